@@ -6,7 +6,8 @@ The tree, and whether an error is safe to retry::
      +-- ConfigError                 the intent map or environment is wrong; the user must act
      +-- RenderError                 a template failed on this request's data; not retried
      +-- AttachmentError             an attachment was refused; the notification goes without it
-     +-- VerificationError           an incoming Alexa request failed verification (HTTP 400)
+     +-- InvalidRequestError         a body that is not an Alexa request envelope (HTTP 400)
+     |    +-- VerificationError      an incoming Alexa request failed verification (HTTP 400)
      +-- OutboxError                 the outbox could not store a pending notification
      +-- PushoverError               anything from the Pushover API or the way to it
           +-- PermanentError         4xx: never retried (bad token, bad user key, bad parameter)
@@ -37,10 +38,13 @@ class Problem:
     col: int
     message: str
     severity: str = "error"  # "error" or "warning"
+    #: A short name for the kind of problem, for callers that treat some warnings as errors.
+    code: str = ""
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{self.path}:{self.line}:{self.col}: {prefix}{self.message}"
+        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        return f"{where}: {prefix}{self.message}"
 
 
 class ConfigError(SkillError):
@@ -65,7 +69,11 @@ class AttachmentError(SkillError):
         super().__init__(reason)
 
 
-class VerificationError(SkillError):
+class InvalidRequestError(SkillError):
+    """The request body is not an Alexa request envelope; the reason is one short line."""
+
+
+class VerificationError(InvalidRequestError):
     """An incoming request failed Alexa request verification."""
 
 

@@ -1,0 +1,397 @@
+"""The ASK SDK skill: handlers built from the intent map, and one way in for every host.
+
+``build_skill()`` registers the handlers in one explicit order; ``invoke()`` runs a raw
+request envelope through the skill and returns the response JSON. The web endpoint,
+Lambda and ``simulate`` all go through ``invoke()``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.serialize import DefaultSerializer
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_core.utils import is_intent_name, is_request_type
+from ask_sdk_model import IntentRequest, RequestEnvelope, Response
+from ask_sdk_model.dialog import ConfirmIntentDirective, ElicitSlotDirective
+from ask_sdk_model.ui import SimpleCard
+
+from .errors import InvalidRequestError
+from .render import SlotValue
+from .service import Outcome, Service, Status
+
+logger = logging.getLogger(__name__)
+
+_serializer = DefaultSerializer()
+_outcomes: contextvars.ContextVar[list[Outcome] | None] = contextvars.ContextVar("outcomes", default=None)
+
+#: Intents Alexa sends on its own; the map may still take any of them over.
+STOP_INTENTS = ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
+
+
+def _locale(handler_input: HandlerInput) -> str | None:
+    return getattr(handler_input.request_envelope.request, "locale", None)
+
+
+def _record(outcome: Outcome) -> None:
+    recorded = _outcomes.get()
+    if recorded is not None:
+        recorded.append(outcome)
+
+
+def respond(handler_input: HandlerInput, outcome: Outcome) -> Response:
+    """Turn an Outcome into the Alexa response: speech, reprompt, card, dialog directives."""
+    _record(outcome)
+    builder = handler_input.response_builder
+    if outcome.speech:
+        builder.speak(outcome.speech)
+    request = handler_input.request_envelope.request
+    if outcome.status == Status.ELICIT_SLOT and isinstance(request, IntentRequest):
+        builder.add_directive(ElicitSlotDirective(updated_intent=request.intent, slot_to_elicit=outcome.elicit_slot))
+        builder.ask(outcome.reprompt or outcome.speech)
+        return builder.response
+    if outcome.status == Status.CONFIRM and isinstance(request, IntentRequest):
+        builder.add_directive(ConfirmIntentDirective(updated_intent=request.intent))
+        builder.ask(outcome.reprompt or outcome.speech)
+        return builder.response
+    if outcome.reprompt and not outcome.end_session:
+        builder.ask(outcome.reprompt)
+    if outcome.card and (outcome.card[0] or outcome.card[1]):
+        builder.set_card(SimpleCard(title=outcome.card[0], content=outcome.card[1]))
+    builder.set_should_end_session(outcome.end_session)
+    return builder.response
+
+
+def slots_of(request: IntentRequest) -> dict[str, SlotValue]:
+    """Slot values as heard, with the canonical value when exactly one resolution matched."""
+    result: dict[str, SlotValue] = {}
+    for name, slot in (request.intent.slots or {}).items():
+        canonical = ident = None
+        matches = []
+        resolutions = getattr(slot, "resolutions", None)
+        for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
+            code = getattr(getattr(authority, "status", None), "code", None)
+            if getattr(code, "value", code) == "ER_SUCCESS_MATCH":
+                matches.extend(authority.values or [])
+        if len(matches) == 1 and matches[0].value is not None:
+            canonical, ident = matches[0].value.name, matches[0].value.id
+        result[name] = SlotValue(name, slot.value, canonical, ident)
+    return result
+
+
+class LaunchHandler(AbstractRequestHandler):
+    """"Alexa, open family notes": the greeting."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("LaunchRequest")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return respond(handler_input, self.service.launch(_locale(handler_input)))
+
+
+class MappedIntentHandler(AbstractRequestHandler):
+    """Every intent in the map, driven by data."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        request = handler_input.request_envelope.request
+        return isinstance(request, IntentRequest) and request.intent.name in self.service.intent_map.intents
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        assert isinstance(request, IntentRequest)
+        outcome = self.service.handle_intent(
+            request.intent.name,
+            slots_of(request),
+            locale=request.locale,
+            dialog_state=getattr(request.dialog_state, "value", None),
+            confirmation=getattr(request.intent.confirmation_status, "value", None),
+        )
+        return respond(handler_input, outcome)
+
+
+class HelpHandler(AbstractRequestHandler):
+    """AMAZON.HelpIntent."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("AMAZON.HelpIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return respond(handler_input, self.service.help(_locale(handler_input)))
+
+
+class StopHandler(AbstractRequestHandler):
+    """AMAZON.StopIntent, CancelIntent, NavigateHomeIntent: say goodbye and end the session."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return any(is_intent_name(name)(handler_input) for name in STOP_INTENTS)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        name = handler_input.request_envelope.request.intent.name
+        return respond(handler_input, self.service.goodbye(name, _locale(handler_input)))
+
+
+class FallbackHandler(AbstractRequestHandler):
+    """AMAZON.FallbackIntent."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("AMAZON.FallbackIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return respond(handler_input, self.service.fallback(_locale(handler_input)))
+
+
+class UnknownIntentHandler(AbstractRequestHandler):
+    """An intent the model has but the map does not: say so."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("IntentRequest")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        outcome = self.service.handle_intent(request.intent.name, {}, locale=request.locale)
+        return respond(handler_input, outcome)
+
+
+class SessionEndedHandler(AbstractRequestHandler):
+    """SessionEndedRequest: nothing to say (Alexa ignores any speech here)."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("SessionEndedRequest")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        reason = getattr(handler_input.request_envelope.request, "reason", None)
+        logger.debug("session ended: %s", getattr(reason, "value", reason))
+        return handler_input.response_builder.response
+
+
+class OtherRequestHandler(AbstractRequestHandler):
+    """Anything else Alexa may send (skill events, CanFulfillIntentRequest, …): an empty answer."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return handler_input.response_builder.response
+
+
+class CatchAllExceptionHandler(AbstractExceptionHandler):
+    """Last resort: log with the traceback, speak safe words."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        logger.error("request failed: %s", type(exception).__name__, exc_info=exception)
+        from .phrases import phrase
+
+        outcome = Outcome("error", Status.FALLBACK, phrase(_locale(handler_input), "error"))
+        return respond(handler_input, outcome)
+
+
+def build_skill(service: Service) -> CustomSkill:
+    """The ASK SDK skill for ``service``; handler order is the order of precedence."""
+    builder = SkillBuilder()
+    builder.add_request_handler(LaunchHandler(service))
+    builder.add_request_handler(MappedIntentHandler(service))
+    builder.add_request_handler(HelpHandler(service))
+    builder.add_request_handler(StopHandler(service))
+    builder.add_request_handler(FallbackHandler(service))
+    builder.add_request_handler(UnknownIntentHandler(service))
+    builder.add_request_handler(SessionEndedHandler())
+    builder.add_request_handler(OtherRequestHandler())
+    builder.add_exception_handler(CatchAllExceptionHandler(service))
+    return builder.create()
+
+
+# --------------------------------------------------------------------------- one way in
+
+
+@dataclass
+class Result:
+    """The answer to one envelope, and what the skill did for it."""
+
+    response: dict[str, Any]
+    outcomes: list[Outcome] = field(default_factory=list)
+    request_type: str = ""
+    intent: str | None = None
+    elapsed_ms: float = 0.0
+
+
+def parse_envelope(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    """The envelope as a dict, after checking it has the shape of an Alexa request."""
+    if isinstance(body, bytes | str):
+        try:
+            envelope = json.loads(body)
+        except (ValueError, RecursionError):
+            raise InvalidRequestError("the body is not valid JSON") from None
+    else:
+        envelope = dict(body)
+    if not isinstance(envelope, dict):
+        raise InvalidRequestError("the body is not a JSON object")
+    if not isinstance(envelope.get("version"), str):
+        raise InvalidRequestError("not an Alexa request: no version")
+    request = envelope.get("request")
+    if not isinstance(request, dict):
+        raise InvalidRequestError("not an Alexa request: no request object")
+    for key in ("type", "requestId", "timestamp"):
+        if not isinstance(request.get(key), str):
+            raise InvalidRequestError(f"not an Alexa request: request.{key} is missing or not text")
+    if "locale" in request and not isinstance(request["locale"], str):
+        raise InvalidRequestError("request.locale is not text")
+    context = envelope.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise InvalidRequestError("context is not an object")
+    if request["type"] == "IntentRequest":
+        intent = request.get("intent")
+        if not isinstance(intent, dict) or not isinstance(intent.get("name"), str):
+            raise InvalidRequestError("an IntentRequest needs intent.name")
+        slots = intent.get("slots")
+        if slots is not None and (
+            not isinstance(slots, dict) or not all(isinstance(s, dict) for s in slots.values())
+        ):
+            raise InvalidRequestError("intent.slots must map names to objects")
+    return envelope
+
+
+def invoke(skill: CustomSkill, envelope: Mapping[str, Any]) -> Result:
+    """Run a parsed envelope through the skill; one INFO log line per request."""
+    start = time.perf_counter()
+    request = envelope.get("request", {})
+    request_type = str(request.get("type", ""))
+    intent = request.get("intent", {}).get("name") if request_type == "IntentRequest" else None
+    try:
+        model = _serializer.deserialize(json.dumps(envelope), RequestEnvelope)
+    except Exception as err:  # the SDK raises several kinds for malformed envelopes
+        raise InvalidRequestError(f"the envelope does not fit Alexa's request format ({type(err).__name__})") from err
+    recorded: list[Outcome] = []
+    token = _outcomes.set(recorded)
+    try:
+        response = skill.invoke(request_envelope=model, context=None)
+    finally:
+        _outcomes.reset(token)
+    result = Result(_serializer.serialize(response), recorded, request_type, intent)
+    result.elapsed_ms = (time.perf_counter() - start) * 1000
+    status = ",".join(str(o.status) for o in recorded) or "-"
+    ids = ",".join(i for o in recorded for i in o.request_ids) or "-"
+    logger.info(
+        "%s %s -> %s pushover=%s %.0f ms",
+        request_type,
+        intent or "-",
+        status,
+        ids,
+        result.elapsed_ms,
+        extra={
+            "request_type": request_type, "intent": intent, "outcome": status, "pushover_request": ids,
+            "ms": round(result.elapsed_ms, 1), "request_id": request.get("requestId"),
+        },
+    )  # fmt: skip
+    return result
+
+
+# --------------------------------------------------------------------------- envelopes for simulate and tests
+
+
+def build_request_envelope(
+    request_type: str = "IntentRequest",
+    intent: str | None = None,
+    slots: Mapping[str, str | Mapping[str, Any]] | None = None,
+    *,
+    locale: str = "en-US",
+    application_id: str = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000",
+    dialog_state: str | None = None,
+    confirmation: str = "NONE",
+    new_session: bool = True,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """A request envelope shaped like Alexa's own (context.System, session, dialogState, resolutions)."""
+    stamp = dt.datetime.fromtimestamp(time.time() if now is None else now, tz=dt.UTC)
+    user_id = "amzn1.ask.account.SIMULATED"
+    request: dict[str, Any] = {
+        "type": request_type,
+        "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
+        "timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "locale": locale,
+    }
+    if request_type == "IntentRequest":
+        slot_objects: dict[str, Any] = {}
+        for name, value in (slots or {}).items():
+            slot_objects[name] = (
+                {"name": name, **value} if isinstance(value, Mapping)
+                else {"name": name, "value": value, "confirmationStatus": "NONE", "source": "USER"}
+            )  # fmt: skip
+        request["intent"] = {"name": intent, "confirmationStatus": confirmation, "slots": slot_objects}
+        if dialog_state:
+            request["dialogState"] = dialog_state
+    elif request_type == "SessionEndedRequest":
+        request["reason"] = "USER_INITIATED"
+    application = {"applicationId": application_id}
+    return {
+        "version": "1.0",
+        "session": {
+            "new": new_session,
+            "sessionId": f"amzn1.echo-api.session.{uuid.uuid4()}",
+            "application": application,
+            "attributes": {},
+            "user": {"userId": user_id},
+        },
+        "context": {
+            "System": {
+                "application": application,
+                "user": {"userId": user_id},
+                "device": {"deviceId": "amzn1.ask.device.SIMULATED", "supportedInterfaces": {}},
+                "apiEndpoint": "https://api.amazonalexa.com",
+            }
+        },
+        "request": request,
+    }
+
+
+def resolved_slot(name: str, spoken: str, canonical: str, ident: str | None = None) -> dict[str, Any]:
+    """A slot object as Alexa sends it when entity resolution matched ``canonical``."""
+    return {
+        "name": name,
+        "value": spoken,
+        "confirmationStatus": "NONE",
+        "source": "USER",
+        "resolutions": {
+            "resolutionsPerAuthority": [
+                {
+                    "authority": f"amzn1.er-authority.echo-sdk.SIMULATED.{name}",
+                    "status": {"code": "ER_SUCCESS_MATCH"},
+                    "values": [{"value": {"name": canonical, "id": ident or canonical}}],
+                }
+            ]
+        },
+    }

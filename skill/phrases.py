@@ -1,0 +1,82 @@
+"""What the skill says on its own, in English and German (``{name}`` fields are plain text)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+PHRASES: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "launch": "Welcome. Tell me what to send, or say help.",
+        "launch_reprompt": "What should I send?",
+        "help": "I send notifications to your phones with Pushover. You can say: {examples}.",
+        "help_no_examples": "I send notifications to your phones with Pushover. Tell me what to send.",
+        "help_reprompt": "What should I send?",
+        "goodbye": "Goodbye.",
+        "fallback": "Sorry, I can't help with that. Say help to hear what I can do.",
+        "unknown_intent": "Sorry, I don't know what to do for {intent}.",
+        "sent": "OK, I sent the notification.",
+        "sent_many": "OK, I sent {count} notifications.",
+        "dry_run": "OK. I'm in test mode, so I didn't really send it.",
+        "attachment_dropped": "I sent it without the picture, because {reason}.",
+        "refused": "Pushover refused the notification: {reason}. Please check the skill's Pushover keys.",
+        "refused_generic": "Pushover refused the notification. Please check the skill's Pushover keys.",
+        "quota": "Pushover's monthly message limit for this skill is used up, so nothing was sent.",
+        "queued": "Pushover isn't answering right now; I'll keep trying.",
+        "unavailable": "Pushover isn't answering right now, so the notification was not sent. Please try again later.",
+        "not_configured": "This skill is not set up yet: its Pushover keys are missing.",
+        "unknown_device": "I don't know a device called {device}. Your devices are {devices}.",
+        "unknown_device_none": "I don't know a device called {device}, and your account has no devices.",
+        "render_failed": "I couldn't put that notification together: {reason}.",
+        "error": "Sorry, something went wrong. Please try again.",
+        "elicit": "What is the {slot}?",
+        "confirm_denied": "OK, I won't send it.",
+        "canceled": "I stopped {count} alerts.",
+        "canceled_one": "I stopped one alert.",
+        "canceled_none": "There was no alert to stop.",
+        "and": "and",
+    },
+    "de": {
+        "launch": "Willkommen. Sag mir, was ich senden soll, oder sag Hilfe.",
+        "launch_reprompt": "Was soll ich senden?",
+        "help": "Ich sende Benachrichtigungen mit Pushover an deine Telefone. Du kannst sagen: {examples}.",
+        "help_no_examples": "Ich sende Benachrichtigungen mit Pushover an deine Telefone. Sag mir, was ich senden soll.",
+        "help_reprompt": "Was soll ich senden?",
+        "goodbye": "Tschüss.",
+        "fallback": "Das kann ich leider nicht. Sag Hilfe, um zu hören, was ich kann.",
+        "unknown_intent": "Ich weiß leider nicht, was ich für {intent} tun soll.",
+        "sent": "OK, ich habe die Benachrichtigung gesendet.",
+        "sent_many": "OK, ich habe {count} Benachrichtigungen gesendet.",
+        "dry_run": "OK. Ich bin im Testmodus und habe nichts wirklich gesendet.",
+        "attachment_dropped": "Ich habe sie ohne das Bild gesendet, weil {reason}.",
+        "refused": "Pushover hat die Benachrichtigung abgelehnt: {reason}. Bitte prüfe die Pushover-Schlüssel des Skills.",
+        "refused_generic": "Pushover hat die Benachrichtigung abgelehnt. Bitte prüfe die Pushover-Schlüssel des Skills.",
+        "quota": "Das monatliche Nachrichtenlimit bei Pushover ist aufgebraucht, deshalb wurde nichts gesendet.",
+        "queued": "Pushover antwortet gerade nicht; ich versuche es weiter.",
+        "unavailable": "Pushover antwortet gerade nicht, die Benachrichtigung wurde nicht gesendet. Bitte versuch es später.",
+        "not_configured": "Dieser Skill ist noch nicht eingerichtet: die Pushover-Schlüssel fehlen.",
+        "unknown_device": "Ich kenne kein Gerät namens {device}. Deine Geräte sind {devices}.",
+        "unknown_device_none": "Ich kenne kein Gerät namens {device}, und dein Konto hat keine Geräte.",
+        "render_failed": "Ich konnte die Benachrichtigung nicht zusammenstellen: {reason}.",
+        "error": "Entschuldigung, da ist etwas schiefgegangen. Bitte versuch es noch einmal.",
+        "elicit": "Was ist {slot}?",
+        "confirm_denied": "OK, ich sende sie nicht.",
+        "canceled": "Ich habe {count} Alarme gestoppt.",
+        "canceled_one": "Ich habe einen Alarm gestoppt.",
+        "canceled_none": "Es gab keinen Alarm zum Stoppen.",
+        "and": "und",
+    },
+}
+
+
+def phrase(locale: str | None, key: str, **fields: object) -> str:
+    """The built-in phrase ``key`` in the request's language (English when we have no other)."""
+    lang = (locale or "en").split("-")[0].lower()
+    table = PHRASES.get(lang, PHRASES["en"])
+    return table.get(key, PHRASES["en"][key]).format(**fields)
+
+
+def join_words(items: list[str], locale: str | None) -> str:
+    """"a, b and c" in the request's language."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {phrase(locale, 'and')} " + items[-1]

@@ -1,0 +1,279 @@
+"""Sandboxed Jinja templates: compiled once at load, rendered per request with slot data.
+
+Slot values only ever enter templates as *data* in the context; they are never
+compiled, so a person who says "{{ 7*7 }}" gets those characters, not 49.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import jinja2.meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from . import const
+from .errors import RenderError
+from .pushover import Message
+
+if TYPE_CHECKING:
+    from .intent_map import NotificationSpec, TemplateField
+
+
+class _Blank(jinja2.Undefined):
+    """An unknown name renders as nothing, and never as "None"."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+
+def _finalize(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _make_env(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        undefined=_Blank,
+        autoescape=autoescape,
+        finalize=_finalize,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Nothing in a notification needs a way to reach functions through objects.
+    for name in ("cycler", "joiner", "lipsum"):
+        env.globals.pop(name, None)
+    return env
+
+
+_TEXT_ENV = _make_env(autoescape=False)
+#: SSML speech: the template's own markup stays, values from the context are escaped.
+_SSML_ENV = _make_env(autoescape=True)
+
+#: Names every template may use besides the slots.
+CONTEXT_NAMES = frozenset({"intent_name", "locale", "now", "timestamp"})
+#: Extra names speech, reprompt and card templates may use: what was sent.
+SPEECH_NAMES = frozenset(
+    {"message", "title", "devices", "priority", "retry", "expire", "receipt", "canceled", "notifications"}
+)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A compiled template and the names it reads."""
+
+    source: str
+    variables: frozenset[str]
+    literal: bool
+    ssml: bool = False
+    _compiled: jinja2.Template | None = field(default=None, repr=False, compare=False)
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        """Render with ``context``; a sandbox violation or runtime error becomes RenderError."""
+        if self._compiled is None:
+            return self.source
+        try:
+            return self._compiled.render(context)
+        except SecurityError as err:
+            raise RenderError("a template tried something the sandbox does not allow") from err
+        except Exception as err:  # a template is user code: any failure is a render failure
+            raise RenderError(f"a template failed: {type(err).__name__}") from err
+
+
+def compile_template(source: str, *, ssml: bool = False) -> Template:
+    """Compile ``source`` once; raises jinja2.TemplateSyntaxError with a line number."""
+    if not any(token in source for token in ("{{", "{%", "{#")):
+        return Template(source, frozenset(), literal=True, ssml=ssml)
+    env = _SSML_ENV if ssml else _TEXT_ENV
+    ast = env.parse(source)
+    variables = frozenset(jinja2.meta.find_undeclared_variables(ast))
+    return Template(source, variables, literal=False, ssml=ssml, _compiled=env.from_string(ast))
+
+
+@dataclass(frozen=True)
+class SlotValue:
+    """One slot as heard: the spoken value, and the canonical value and id when resolved."""
+
+    name: str
+    spoken: str | None = None
+    canonical: str | None = None
+    id: str | None = None
+
+    @property
+    def value(self) -> str | None:
+        """What templates see: the canonical name when resolution matched once, else the spoken words."""
+        return self.canonical if self.canonical is not None else self.spoken
+
+
+def slot_key(name: str) -> str:
+    """The context name of a slot: case kept, ``.`` replaced by ``_``."""
+    return name.replace(".", "_")
+
+
+def build_context(
+    slots: Mapping[str, SlotValue],
+    defaults: Mapping[str, str] | None = None,
+    *,
+    intent_name: str = "",
+    locale: str = "",
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The template context of one request: every slot by name, ``<Slot>_Id``, and a few known names."""
+    stamp = time.time() if now is None else now
+    context: dict[str, Any] = {
+        "intent_name": intent_name,
+        "locale": locale,
+        "now": dt.datetime.fromtimestamp(stamp, tz=dt.UTC),
+        "timestamp": int(stamp),
+    }
+    for name, default in (defaults or {}).items():
+        context[slot_key(name)] = default
+        context[slot_key(name) + "_Id"] = ""
+    for name, slot in slots.items():
+        key = slot_key(name)
+        value = slot.value
+        if value is None or value == "":
+            value = (defaults or {}).get(name, "")
+        context[key] = value
+        context[key + "_Id"] = slot.id or ""
+    return context
+
+
+def default_alert_tag(intent_name: str) -> str:
+    """The tag emergency alerts of an intent carry unless the map names one."""
+    return "alexa-" + re.sub(r"[^A-Za-z0-9_-]", "-", intent_name).lower()
+
+
+def escape_ssml(text: str) -> str:
+    """Make plain text safe inside ``<speak>``."""
+    return html.escape(text, quote=False)
+
+
+def render_speech(template: Template, context: Mapping[str, Any]) -> str:
+    """Render speech to SSML body text (without the ``<speak>`` wrapper)."""
+    text = template.render(context)
+    if not template.ssml:
+        return escape_ssml(text.strip())
+    text = text.strip()
+    if text.startswith("<speak>") and text.endswith("</speak>"):
+        text = text[len("<speak>") : -len("</speak>")].strip()
+    return text
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+@dataclass(frozen=True)
+class RenderedNotification:
+    """A notification rendered for one request, before devices are checked and the attachment is read."""
+
+    notifier: str
+    message: Message
+    attachment_ref: str | None = None
+    #: the targets came from speech (or the map asked): check them against the account's devices
+    validate_devices: bool = False
+
+
+_TEXT_LIMITS = {
+    "title": const.MAX_TITLE_CHARS,
+    "url": const.MAX_URL_CHARS,
+    "url_title": const.MAX_URL_TITLE_CHARS,
+    "tags": const.MAX_TAGS_CHARS,
+}
+_FIELD_WORDS = {"title": "title", "url": "link", "url_title": "link title", "tags": "tags"}
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, ending with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def render_notification(
+    spec: NotificationSpec, context: Mapping[str, Any], locale: str | None, *, intent_name: str = ""
+) -> RenderedNotification:
+    """Render one notification of the map; RenderError says in plain words what is wrong."""
+    text: dict[str, str] = {}
+    for key, field_ in spec.fields.items():
+        text[key] = field_.pick(locale).render(context).strip()
+    message = truncate(text.pop("message", ""), const.MAX_MESSAGE_CHARS)
+    if not message:
+        raise RenderError("the message came out empty")
+    for key, limit in _TEXT_LIMITS.items():
+        if len(text.get(key, "")) > limit:
+            raise RenderError(f"the {_FIELD_WORDS[key]} is longer than Pushover allows ({limit} characters)")
+    numbers: dict[str, int | None] = {}
+    for key in ("priority", "retry", "expire", "ttl", "timestamp"):
+        numbers[key] = _number(key, spec.values.get(key), text.pop(key, None), context)
+    _check_numbers(numbers, spec)
+    devices: list[str] = []
+    for target in spec.targets:
+        rendered = target.pick(locale).render(context)
+        devices.extend(part.strip() for part in rendered.split(",") if part.strip())
+    if not spec.validate_devices:
+        for device in devices:
+            if not const.DEVICE_NAME_RE.match(device):
+                raise RenderError(f"{device[:40]!r} is not a device name Pushover accepts")
+    tags = text.get("tags") or None
+    if numbers["priority"] == const.EMERGENCY_PRIORITY and not tags:
+        tags = default_alert_tag(intent_name or str(context.get("intent_name", "")))
+    msg = Message(
+        message=message,
+        title=text.get("title") or None,
+        devices=tuple(devices),
+        sound=text.get("sound") or None,
+        url=text.get("url") or None,
+        url_title=text.get("url_title") or None,
+        priority=numbers["priority"],
+        retry=numbers["retry"],
+        expire=numbers["expire"],
+        ttl=numbers["ttl"],
+        timestamp=numbers["timestamp"],
+        html=bool(spec.values.get("html", False)),
+        monospace=bool(spec.values.get("monospace", False)),
+        callback=text.get("callback") or None,
+        tags=tags,
+    )
+    return RenderedNotification(spec.notifier, msg, text.get("attachment") or None, spec.validate_devices)
+
+
+def _number(key: str, literal: Any, rendered: str | None, context: Mapping[str, Any]) -> int | None:
+    if literal == "now" or (key == "timestamp" and rendered == "now"):
+        return int(context.get("timestamp") or time.time())
+    if isinstance(literal, int):
+        return literal
+    if rendered is None or rendered == "":
+        return None
+    try:
+        return int(float(rendered)) if key == "timestamp" else int(rendered)
+    except ValueError:
+        raise RenderError(f"the {key} came out as {rendered[:20]!r}, not a whole number") from None
+
+
+def _check_numbers(numbers: dict[str, int | None], spec: NotificationSpec) -> None:
+    priority, retry, expire, ttl = numbers["priority"], numbers["retry"], numbers["expire"], numbers["ttl"]
+    if priority is not None and not const.MIN_PRIORITY <= priority <= const.MAX_PRIORITY:
+        raise RenderError(f"the priority must be between -2 and 2, not {priority}")
+    if priority == const.EMERGENCY_PRIORITY:
+        if retry is None or expire is None:
+            raise RenderError("an emergency notification needs retry and expire")
+        if ttl is not None:
+            numbers["ttl"] = None
+    if retry is not None and retry < const.MIN_RETRY_S:
+        raise RenderError(f"retry must be at least {const.MIN_RETRY_S} seconds")
+    if expire is not None and not 0 < expire <= const.MAX_EXPIRE_S:
+        raise RenderError(f"expire must be at most {const.MAX_EXPIRE_S} seconds")
+    if ttl is not None and ttl <= 0:
+        numbers["ttl"] = None
+
+
+def render_text(field_: TemplateField | None, context: Mapping[str, Any], locale: str | None) -> str:
+    """Render a plain-text field (card title/content, prompts); empty when absent."""
+    return field_.pick(locale).render(context).strip() if field_ else ""
