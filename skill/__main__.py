@@ -41,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", parents=[common], help="run the web service (POST /alexa, GET /healthz)")
-    serve.add_argument("--host", default=const.DEFAULT_HOST, help=f"address to listen on (default {const.DEFAULT_HOST})")
+    serve.add_argument(
+        "--host", default=const.DEFAULT_HOST, help=f"address to listen on (default {const.DEFAULT_HOST})"
+    )
     serve.add_argument("--port", type=int, default=const.DEFAULT_PORT, help=f"port (default {const.DEFAULT_PORT})")
     serve.add_argument("--no-verify", action="store_true", help="skip signature and timestamp checks (local testing)")
     serve.add_argument("--dry-run", action="store_true", help="render and log notifications, send nothing")
@@ -127,7 +129,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if check_models is not None:
         problems.extend(check_models(imap, args.models))
     if args.online:
-        from .pushover import check_online
+        from .online import check_online
 
         problems.extend(check_online(imap, settings))
     strict = {"undeclared-slot"}
@@ -177,7 +179,10 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             envelope = build_request_envelope(
                 "IntentRequest",
                 args.intent,
-                {n: (resolved_slot(n, v, *r) if r else v) for (n, v), r in zip(slots.items(), resolved.values(), strict=True)},
+                {
+                    n: (resolved_slot(n, v, *r) if r else v)
+                    for (n, v), r in zip(slots.items(), resolved.values(), strict=True)
+                },
                 locale=args.locale,
                 dialog_state=args.dialog_state,
                 confirmation={"yes": "CONFIRMED", "no": "DENIED"}.get(args.confirm or "", "NONE"),

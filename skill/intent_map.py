@@ -84,9 +84,7 @@ def _make_loader(path: str, problems: list[Problem]) -> type[yaml.SafeLoader]:
                 continue
             if key in result:
                 first = result.key_pos[key]
-                problems.append(
-                    Problem(path, *_lc(key_node), f"duplicate key {key!r} (first at line {first.line})")
-                )
+                problems.append(Problem(path, *_lc(key_node), f"duplicate key {key!r} (first at line {first.line})"))
             result[key] = loader.construct_object(value_node, deep=True)
             result.key_pos[key] = _pos(path, key_node)
             result.value_pos[key] = _pos(path, value_node)
@@ -406,9 +404,7 @@ class _Loader:
             self.error(Pos(self.path, line, pos.col if pos else 1), f"{what}: template syntax error: {err.message}")
             return None
 
-    def localized_template(
-        self, value: Any, pos: Pos | None, what: str, *, ssml: bool = False
-    ) -> TemplateField | None:
+    def localized_template(self, value: Any, pos: Pos | None, what: str, *, ssml: bool = False) -> TemplateField | None:
         if isinstance(value, dict) and value and all(_is_locale_key(k) for k in value):
             templates: dict[str, Template] = {}
             for key, item in value.items():
@@ -530,7 +526,11 @@ class _Loader:
             value, pos = top[key], self.vpos(top, key)
             if isinstance(value, dict) and ("speech" in value or "reprompt" in value):
                 self.check_keys(value, {"speech", "reprompt"}, key)
-                speech = self.speech(value["speech"], self.vpos(value, "speech"), f"{key}.speech") if "speech" in value else None
+                speech = (
+                    self.speech(value["speech"], self.vpos(value, "speech"), f"{key}.speech")
+                    if "speech" in value
+                    else None
+                )
                 reprompt = (
                     self.speech(value["reprompt"], self.vpos(value, "reprompt"), f"{key}.reprompt")
                     if "reprompt" in value
@@ -670,7 +670,9 @@ class _Loader:
         if "cancel_alerts" in body_map:
             spec.cancel = self.cancel(name, body_map["cancel_alerts"], self.vpos(body_map, "cancel_alerts"))
         if "confirm" in body_map:
-            spec.confirm = self.localized_template(body_map["confirm"], self.vpos(body_map, "confirm"), f"{name}.confirm")
+            spec.confirm = self.localized_template(
+                body_map["confirm"], self.vpos(body_map, "confirm"), f"{name}.confirm"
+            )
         if "end_session" in body_map:
             if not isinstance(body_map["end_session"], bool):
                 self.error(self.vpos(body_map, "end_session"), f"{name}.end_session must be true or false")
@@ -711,7 +713,9 @@ class _Loader:
             else:
                 slot.required = body_map["required"]
         if "prompt" in body_map:
-            slot.prompt = self.localized_template(body_map["prompt"], self.vpos(body_map, "prompt"), f"{intent}.{name}.prompt")
+            slot.prompt = self.localized_template(
+                body_map["prompt"], self.vpos(body_map, "prompt"), f"{intent}.{name}.prompt"
+            )
         return slot
 
     def cancel(self, intent: str, value: Any, pos: Pos | None) -> CancelSpec | None:
@@ -751,7 +755,9 @@ class _Loader:
                 self.check_keys(card, {"type", "title", "content"}, f"{spec.name}.card")
                 if card.get("type", "simple") != "simple":
                     self.error(self.vpos(card, "type"), f"{spec.name}.card: only type simple is supported")
-                title = self.localized_template(card.get("title", ""), self.vpos(card, "title"), f"{spec.name}.card.title")
+                title = self.localized_template(
+                    card.get("title", ""), self.vpos(card, "title"), f"{spec.name}.card.title"
+                )
                 content = self.localized_template(
                     card.get("content", ""), self.vpos(card, "content"), f"{spec.name}.card.content"
                 )
@@ -839,8 +845,7 @@ class _Loader:
             if tmpl.literal and not const.DEVICE_NAME_RE.match(tmpl.source):
                 self.error(
                     ipos,
-                    f"{where}.target: {tmpl.source!r} is not a Pushover device name "
-                    "(1-25 letters, digits, _ or -)",
+                    f"{where}.target: {tmpl.source!r} is not a Pushover device name (1-25 letters, digits, _ or -)",
                 )
                 continue
             spec.targets.append(field_)
@@ -937,7 +942,8 @@ class _Loader:
         if not isinstance(name, str) or not name.startswith("notify."):
             self.error(
                 self.vpos(action, key),
-                f"{where}: only notify actions can be run here, not {name!r} (use notify.notify or a declared notifier)",
+                f"{where}: only notify actions can be run here, not {name!r} "
+                "(use notify.notify or a declared notifier)",
             )
             return
         if action.get("enabled") is False:
@@ -973,13 +979,19 @@ class _Loader:
                         f"{spec.name}: notifier {notification.notifier!r} is not declared under notifiers: "
                         f"(add `notifiers: {{{notification.notifier}: {{token_env: …, user_env: …}}}}`)",
                     )
-            if spec.cancel and spec.cancel.notifier != const.DEFAULT_NOTIFIER and spec.cancel.notifier not in imap.notifiers:
+            if (
+                spec.cancel
+                and spec.cancel.notifier != const.DEFAULT_NOTIFIER
+                and spec.cancel.notifier not in imap.notifiers
+            ):
                 self.error(spec.cancel.pos, f"{spec.name}: notifier {spec.cancel.notifier!r} is not declared")
             if not spec.notifications and not spec.cancel and spec.speech is None:
                 self.warn(spec.pos, f"intent {spec.name} sends nothing and says nothing")
             for slot in spec.slots.values():
                 if slot.type and not slot.type.startswith("AMAZON.") and slot.type not in imap.slot_types:
-                    self.error(slot.pos, f"slot {spec.name}.{slot.name}: type {slot.type!r} is not declared under slot_types")
+                    self.error(
+                        slot.pos, f"slot {spec.name}.{slot.name}: type {slot.type!r} is not declared under slot_types"
+                    )
             self.check_variables(spec)
 
     def check_variables(self, spec: IntentSpec) -> None:
