@@ -1,0 +1,473 @@
+"""Alexa request verification for a skill hosted as a web service.
+
+Implements Amazon's rules,
+https://developer.amazon.com/en-US/docs/alexa/custom-skills/host-a-custom-skill-as-a-web-service.html:
+the skill id always; unless turned off, the request timestamp, the ``SignatureCertChainUrl``,
+the downloaded certificate chain and the ``Signature-256`` over the raw body.
+
+Decisions the spec leaves open (each refusal is a :class:`~skill.errors.VerificationError`):
+
+- The certificate URL must be plain ASCII with no query, fragment or user info. Amazon's URLs
+  have none, and the URL that was checked is exactly the one fetched (normalized, port dropped).
+- Dot segments are removed (RFC 3986) without decoding percent-escapes, but an escaped ``.``,
+  ``/`` or ``\\`` is refused: ``requests`` would decode ``%2e`` and urllib3 would then remove the
+  dots, so ``/echo.api/%2e%2e/other-bucket/`` would be fetched from another bucket.
+- Redirects are not followed; only HTTP 200 is a chain.
+- A chain is cached (by normalized URL) only after it verified; a cached chain is verified
+  again on every request (about 0.1 ms), so dates are always checked against the clock.
+
+Importing this module is cheap: ``cryptography``, ``requests`` and ``certifi`` load on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import logging
+import re
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
+
+from .const import (
+    ALEXA_CERT_HOST,
+    ALEXA_CERT_PATH_PREFIX,
+    ALEXA_CERT_SAN,
+    DEFAULT_CONNECT_TIMEOUT_S,
+    MAX_EVENT_TIMESTAMP_SKEW_S,
+    MAX_TIMESTAMP_SKEW_S,
+)
+from .errors import ConfigError, VerificationError
+
+if TYPE_CHECKING:
+    import requests
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.x509.verification import Store
+
+logger = logging.getLogger(__name__)
+
+CERT_URL_HEADER: Final = "SignatureCertChainUrl"
+SIGNATURE_HEADER: Final = "Signature-256"
+#: The SHA-1 signature Alexa also sends; never accepted on its own.
+LEGACY_SIGNATURE_HEADER: Final = "Signature"
+#: Request types that may be up to an hour old (skill events are delivered late).
+EVENT_REQUEST_PREFIX: Final = "AlexaSkillEvent."
+
+#: S3 answers in well under a second; Alexa waits about 8 s for the whole request.
+CERT_READ_TIMEOUT_S: Final = 3.0
+#: Amazon's chain is about 5 KB; anything much larger is not a chain.
+MAX_CERT_CHAIN_BYTES: Final = 64 * 1024
+MAX_CERT_URL_CHARS: Final = 2048
+MAX_SIGNATURE_CHARS: Final = 2048
+#: Anything echoed from the request into a refusal is cut to this length.
+MAX_ECHO_CHARS: Final = 100
+
+_ESCAPED_SEPARATOR_RE: Final = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)
+_PEM_CERT_RE: Final = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+_CRYPTOGRAPHY_DETAIL_RE: Final = re.compile(r"^validation failed: |\s*\(encountered processing .*\)$")
+
+
+def _clip(value: object) -> str:
+    """Quote ``value`` on one line, cut to ``MAX_ECHO_CHARS``."""
+    text = repr(str(value)[: MAX_ECHO_CHARS + 1])
+    return text if len(text) <= MAX_ECHO_CHARS else text[:MAX_ECHO_CHARS] + "…"
+
+
+def _get(data: object, *keys: str) -> object:
+    """Walk nested dicts; None as soon as a level is missing or not a dict."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def check_application_id(envelope: dict, skill_id: str | None) -> None:
+    """Refuse the envelope unless its application id is ``skill_id`` (no check when ``skill_id`` is unset).
+
+    The id is ``context.System.application.applicationId``, or
+    ``session.application.applicationId`` when the context has none.
+    """
+    if not skill_id:
+        return
+    app_id = _get(envelope, "context", "System", "application", "applicationId")
+    if app_id is None:
+        app_id = _get(envelope, "session", "application", "applicationId")
+    if app_id is None:
+        raise VerificationError("request has no applicationId")
+    if app_id != skill_id:
+        raise VerificationError(f"request is for another skill: applicationId {_clip(app_id)}")
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 for an absolute path (or an empty one)."""
+    segments = path.split("/")
+    out: list[str] = []
+    for segment in segments:
+        if segment == ".":
+            continue
+        if segment == "..":
+            if len(out) > 1:  # out[0] is the empty segment before the leading "/"
+                out.pop()
+            continue
+        out.append(segment)
+    if segments[-1] in {".", ".."}:
+        out.append("")  # "/a/b/.." names the directory "/a/", not "/a"
+    return "/".join(out)
+
+
+def _normalize_cert_url(url: str) -> str:
+    """Return the URL to fetch for a valid ``SignatureCertChainUrl``; refuse any other."""
+    if len(url) > MAX_CERT_URL_CHARS:
+        raise VerificationError(f"certificate URL is longer than {MAX_CERT_URL_CHARS} characters")
+    # urlsplit silently drops tabs and newlines; refuse them (and anything non-ASCII) instead.
+    if not url.isascii() or not url.isprintable() or " " in url or "\\" in url:
+        raise VerificationError(f"certificate URL has characters a URL cannot have: {_clip(url)}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise VerificationError(f"certificate URL is malformed: {_clip(url)}") from None
+    if parts.scheme.lower() != "https":
+        raise VerificationError(f"certificate URL must use https, not {_clip(parts.scheme)}")
+    if "@" in parts.netloc:
+        raise VerificationError("certificate URL must not contain user info")
+    if parts.hostname != ALEXA_CERT_HOST:  # .hostname is lower-cased
+        raise VerificationError(f"certificate URL host must be {ALEXA_CERT_HOST}, not {_clip(parts.hostname)}")
+    if port not in (None, 443):
+        raise VerificationError(f"certificate URL port must be 443, not {port}")
+    if "?" in url or "#" in url:
+        raise VerificationError("certificate URL must not have a query or fragment")
+    if _ESCAPED_SEPARATOR_RE.search(parts.path):
+        raise VerificationError("certificate URL path must not percent-encode '.', '/' or '\\'")
+    path = _remove_dot_segments(parts.path)
+    if not path.startswith(ALEXA_CERT_PATH_PREFIX):
+        raise VerificationError(f"certificate URL path must start with {ALEXA_CERT_PATH_PREFIX}, not {_clip(path)}")
+    return f"https://{ALEXA_CERT_HOST}{path}"
+
+
+def validate_cert_url(url: str) -> None:
+    """Refuse a ``SignatureCertChainUrl`` that is not on Amazon's ``https://s3.amazonaws.com/echo.api/``."""
+    _normalize_cert_url(url)
+
+
+def _check_timestamp(envelope: dict, now: float) -> None:
+    """Refuse a request whose ``request.timestamp`` is missing, garbled or too far from ``now``."""
+    raw = _get(envelope, "request", "timestamp")
+    if raw is None or raw == "":
+        raise VerificationError("request.timestamp is missing")
+    if not isinstance(raw, str) or len(raw) > 64:
+        raise VerificationError(f"request.timestamp is not an ISO 8601 time: {_clip(raw)}")
+    try:
+        stamp = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise VerificationError(f"request.timestamp is not an ISO 8601 time: {_clip(raw)}") from None
+    if stamp.tzinfo is None:
+        raise VerificationError(f"request.timestamp has no time zone: {_clip(raw)}")
+    request_type = _get(envelope, "request", "type")
+    is_event = isinstance(request_type, str) and request_type.startswith(EVENT_REQUEST_PREFIX)
+    limit = MAX_EVENT_TIMESTAMP_SKEW_S if is_event else MAX_TIMESTAMP_SKEW_S
+    age = now - stamp.timestamp()
+    if age > limit:
+        raise VerificationError(f"request.timestamp is {age:.0f} s old (limit {limit} s)")
+    if age < -limit:
+        raise VerificationError(f"request.timestamp is {-age:.0f} s in the future (limit {limit} s)")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Look a header up case-insensitively (a plain dict is not)."""
+    value = headers.get(name)
+    if value is None:
+        wanted = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == wanted), None)
+    return value.strip() if isinstance(value, str) else None
+
+
+def _decode_signature(value: str) -> bytes:
+    if not value:
+        raise VerificationError(f"{SIGNATURE_HEADER} header is empty")
+    if len(value) > MAX_SIGNATURE_CHARS:
+        raise VerificationError(f"{SIGNATURE_HEADER} header is longer than {MAX_SIGNATURE_CHARS} characters")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise VerificationError(f"{SIGNATURE_HEADER} header is not valid base64: {_clip(value)}") from None
+
+
+def _load_roots(path: str) -> Store:
+    """Read the trusted roots once; a certificate cryptography cannot parse is skipped, not fatal."""
+    from cryptography import x509
+    from cryptography.utils import CryptographyDeprecationWarning
+    from cryptography.x509.verification import Store
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise ConfigError(f"cannot read CA bundle {path}: {err.strerror}") from err
+    roots = []
+    # certifi still ships roots with serial number 0 (Starfield, GoDaddy, ...): today a
+    # deprecation warning, in a later cryptography an error. Neither should stop the service.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        for block in _PEM_CERT_RE.findall(data):
+            try:
+                roots.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                logger.debug("skipping a certificate of %s that cannot be parsed", path)
+    if not roots:
+        raise ConfigError(f"CA bundle {path} holds no certificate")
+    return Store(roots)
+
+
+def _explain_path_failure(leaf: x509.Certificate, intermediates: list[x509.Certificate], when: dt.datetime) -> None:
+    """Name an issuer outside its validity window: cryptography reports that as "candidates exhausted"."""
+    by_subject = {cert.subject: cert for cert in intermediates}
+    issuer, seen = by_subject.get(leaf.issuer), set()
+    while issuer is not None and issuer.subject not in seen:
+        if when > issuer.not_valid_after_utc:
+            raise VerificationError(f"an intermediate certificate expired at {issuer.not_valid_after_utc}")
+        if when < issuer.not_valid_before_utc:
+            raise VerificationError(f"an intermediate certificate is not valid before {issuer.not_valid_before_utc}")
+        seen.add(issuer.subject)
+        issuer = by_subject.get(issuer.issuer)
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """A downloaded chain that verified once; ``expires`` (epoch s) is the earliest notAfter on its path."""
+
+    leaf: x509.Certificate
+    intermediates: list[x509.Certificate]
+    public_key: RSAPublicKey
+    expires: float
+
+
+class RequestVerifier:
+    """Checks that a request comes from Alexa for this skill; build once, share across threads."""
+
+    def __init__(
+        self,
+        *,
+        skill_id: str | None = None,
+        verify_signature: bool = True,
+        ca_bundle: str | None = None,
+        fetch: Callable[[str], bytes] | None = None,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = 32,
+        session: requests.Session | None = None,
+    ) -> None:
+        if cache_size < 1:
+            raise ValueError("cache_size must be at least 1")
+        self.skill_id = skill_id
+        self.verify_signature = verify_signature
+        self._fetch = fetch or self._fetch_with_requests
+        self._clock = clock
+        self._cache_size = cache_size
+        self._session = session
+        self._owns_session = session is None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, _Chain] = OrderedDict()
+        self._pending: dict[str, Future[_Chain]] = {}
+        self._roots: Store | None = None
+        if verify_signature:
+            if ca_bundle is None:
+                import certifi
+
+                ca_bundle = certifi.where()
+            self._roots = _load_roots(ca_bundle)
+
+    def __enter__(self) -> RequestVerifier:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session if this verifier opened it."""
+        if not self._owns_session:
+            return
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def verify(self, headers: Mapping[str, str], body: bytes, envelope: dict) -> None:
+        """Raise VerificationError(reason) unless the request passes every check.
+
+        ``envelope`` is ``json.loads(body)``, already parsed by the caller.
+        """
+        check_application_id(envelope, self.skill_id)
+        if not self.verify_signature:
+            return
+        now = self._clock()
+        _check_timestamp(envelope, now)
+        signature = _header(headers, SIGNATURE_HEADER)
+        if signature is None:
+            if _header(headers, LEGACY_SIGNATURE_HEADER) is not None:
+                raise VerificationError(f"only the SHA-1 Signature header was sent; {SIGNATURE_HEADER} is required")
+            raise VerificationError(f"{SIGNATURE_HEADER} header is missing")
+        cert_url = _header(headers, CERT_URL_HEADER)
+        if not cert_url:
+            raise VerificationError(f"{CERT_URL_HEADER} header is missing")
+        url = _normalize_cert_url(cert_url)
+        signature_bytes = _decode_signature(signature)
+        chain = self._chain(url, now)
+        self._check_signature(chain, signature_bytes, body)
+
+    # -- certificate chain ------------------------------------------------------------------
+
+    def _chain(self, url: str, now: float) -> _Chain:
+        """Return the verified chain for ``url``: from the cache, or fetched once however many threads ask."""
+        with self._lock:
+            chain = self._cache.get(url)
+            if chain is not None and now <= chain.expires:  # notAfter is inclusive
+                self._cache.move_to_end(url)
+            else:
+                if chain is not None:
+                    del self._cache[url]
+                    chain = None
+                future = self._pending.get(url)
+                owner = future is None
+                if future is None:
+                    future = self._pending[url] = Future()
+        if chain is not None:
+            self._check_chain(chain, now)  # dates may have passed since it was cached
+            return chain
+        if not owner:
+            try:
+                return future.result()
+            except VerificationError as err:
+                raise VerificationError(str(err)) from err
+        loaded: _Chain | None = None
+        try:
+            loaded = self._load_chain(url, now)
+        except BaseException as err:
+            future.set_exception(err)
+            raise
+        finally:
+            with self._lock:
+                del self._pending[url]
+                if loaded is not None:
+                    self._cache[url] = loaded
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+        future.set_result(loaded)
+        return loaded
+
+    def _load_chain(self, url: str, now: float) -> _Chain:
+        """Fetch, parse and verify the chain at ``url``."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+        try:
+            data = self._fetch(url)
+        except VerificationError:
+            raise
+        except Exception as err:
+            logger.warning("could not fetch certificate chain %s: %s", url, err)
+            raise VerificationError(f"could not fetch certificate chain: {type(err).__name__}") from err
+        try:
+            certs = x509.load_pem_x509_certificates(data)
+        except ValueError:
+            raise VerificationError("certificate chain is not a PEM certificate list") from None
+        leaf, intermediates = certs[0], certs[1:]
+        # Amazon says the name must be *present*; a wildcard that merely matches it is not.
+        try:
+            san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = {name.lower() for name in san.get_values_for_type(x509.DNSName)}
+        except (x509.ExtensionNotFound, ValueError):
+            names = set()
+        if ALEXA_CERT_SAN not in names:
+            raise VerificationError(f"signing certificate is not issued to {ALEXA_CERT_SAN} (subjectAltName)")
+        public_key = leaf.public_key()
+        if not isinstance(public_key, RSAPublicKey):
+            raise VerificationError("signing certificate does not hold an RSA key")
+        path = self._verify_path(leaf, intermediates, now)
+        # The entry ends when the first certificate on the verified path expires (the leaf at the latest).
+        expires = min(c.not_valid_after_utc for c in path).timestamp()
+        return _Chain(leaf, intermediates, public_key, expires)
+
+    def _check_chain(self, chain: _Chain, now: float) -> None:
+        """Verify a cached chain again at ``now``."""
+        self._verify_path(chain.leaf, chain.intermediates, now)
+
+    def _verify_path(
+        self, leaf: x509.Certificate, intermediates: list[x509.Certificate], now: float
+    ) -> list[x509.Certificate]:
+        """Verify dates, SAN and the path to a trusted root at ``now``; return the path, leaf to root."""
+        from cryptography.x509 import verification
+
+        when = dt.datetime.fromtimestamp(now, dt.UTC)
+        # cryptography's message does not say which end of which window failed; these do.
+        if when < leaf.not_valid_before_utc:
+            raise VerificationError(f"signing certificate is not valid before {leaf.not_valid_before_utc}")
+        if when > leaf.not_valid_after_utc:
+            raise VerificationError(f"signing certificate expired at {leaf.not_valid_after_utc}")
+        assert self._roots is not None
+        verifier = (
+            verification.PolicyBuilder()
+            .store(self._roots)
+            .time(when)
+            .build_server_verifier(verification.DNSName(ALEXA_CERT_SAN))
+        )
+        try:
+            return verifier.verify(leaf, intermediates)
+        except verification.VerificationError as err:
+            _explain_path_failure(leaf, intermediates, when)
+            detail = _CRYPTOGRAPHY_DETAIL_RE.sub("", str(err))
+            if "candidates exhausted" in detail:
+                hint = "" if intermediates else " (the chain holds no intermediate certificate)"
+                raise VerificationError(f"certificate chain does not lead to a trusted root{hint}") from None
+            raise VerificationError(f"certificate chain rejected: {detail[:MAX_ECHO_CHARS]}") from None
+
+    @staticmethod
+    def _check_signature(chain: _Chain, signature: bytes, body: bytes) -> None:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        try:
+            chain.public_key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            raise VerificationError(f"{SIGNATURE_HEADER} does not match the request body") from None
+
+    # -- default fetcher --------------------------------------------------------------------
+
+    def _get_session(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                import requests
+
+                self._session = requests.Session()
+            return self._session
+
+    def _fetch_with_requests(self, url: str) -> bytes:
+        """Download ``url`` with the session (env proxies and REQUESTS_CA_BUNDLE apply), bounded in time and size."""
+        deadline = time.monotonic() + DEFAULT_CONNECT_TIMEOUT_S + CERT_READ_TIMEOUT_S
+        chunks: list[bytes] = []
+        size = 0
+        with self._get_session().get(
+            url, timeout=(DEFAULT_CONNECT_TIMEOUT_S, CERT_READ_TIMEOUT_S), stream=True, allow_redirects=False
+        ) as response:
+            if response.status_code != 200:
+                raise VerificationError(f"could not fetch certificate chain: HTTP {response.status_code}")
+            for chunk in response.iter_content(8192):
+                size += len(chunk)
+                if size > MAX_CERT_CHAIN_BYTES:
+                    raise VerificationError(f"could not fetch certificate chain: over {MAX_CERT_CHAIN_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise VerificationError("could not fetch certificate chain: download too slow")
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+
+__all__ = ["RequestVerifier", "check_application_id", "validate_cert_url"]
