@@ -91,7 +91,7 @@ def slots_of(request: IntentRequest) -> dict[str, SlotValue]:
 
 
 class LaunchHandler(AbstractRequestHandler):
-    """"Alexa, open family notes": the greeting."""
+    """The greeting for "Alexa, open family notes"."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
@@ -278,9 +278,7 @@ def parse_envelope(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(intent, dict) or not isinstance(intent.get("name"), str):
             raise InvalidRequestError("an IntentRequest needs intent.name")
         slots = intent.get("slots")
-        if slots is not None and (
-            not isinstance(slots, dict) or not all(isinstance(s, dict) for s in slots.values())
-        ):
+        if slots is not None and (not isinstance(slots, dict) or not all(isinstance(s, dict) for s in slots.values())):
             raise InvalidRequestError("intent.slots must map names to objects")
     return envelope
 

@@ -87,7 +87,7 @@ def _make_loader(path: str, problems: list[Problem]) -> type[yaml.SafeLoader]:
                 problems.append(Problem(path, *_lc(key_node), f"duplicate key {key!r} (first at line {first.line})"))
             result[key] = loader.construct_object(value_node, deep=True)
             result.key_pos[key] = _pos(path, key_node)
-            result.value_pos[key] = _pos(path, value_node)
+            result.value_pos[key] = _value_pos(path, value_node)
         return result
 
     def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> YList:
@@ -109,6 +109,19 @@ def _make_loader(path: str, problems: list[Problem]) -> type[yaml.SafeLoader]:
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     Loader.add_multi_constructor("!", construct_tagged)
     return Loader
+
+
+def _value_pos(path: str, node: yaml.Node) -> Pos:
+    """Where a value's text starts: a block scalar (``|`` or ``>``) starts on the next line."""
+    mark = node.start_mark
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        col = 1
+        if isinstance(mark.buffer, str):
+            start = mark.buffer.find("\n", mark.pointer) + 1
+            line = mark.buffer[start:].split("\n", 1)[0]
+            col = len(line) - len(line.lstrip(" ")) + 1
+        return Pos(path, mark.line + 2, col)
+    return _pos(path, node)
 
 
 def _lc(node: yaml.Node) -> tuple[int, int]:

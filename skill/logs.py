@@ -51,7 +51,9 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(log_format: str = "text", *, level: int = logging.INFO, secrets: Iterable[str | None] = ()) -> None:
+def configure_logging(
+    log_format: str = "text", *, level: int = logging.INFO, secrets: Iterable[str | None] = ()
+) -> None:
     """Set up the root logger once for a command-line run or the server."""
     handler = logging.StreamHandler()
     if log_format == "json":

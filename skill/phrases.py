@@ -76,7 +76,7 @@ def phrase(locale: str | None, key: str, **fields: object) -> str:
 
 
 def join_words(items: list[str], locale: str | None) -> str:
-    """"a, b and c" in the request's language."""
+    """Join words as "a, b and c" in the language of the request."""
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" {phrase(locale, 'and')} " + items[-1]

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .intent_map import NotificationSpec, TemplateField
 
 
-class _Blank(jinja2.Undefined):
+class _Blank(jinja2.ChainableUndefined):
     """An unknown name renders as nothing, and never as "None"."""
 
     __slots__ = ()

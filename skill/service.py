@@ -349,7 +349,9 @@ class Service:
             speech = self._speak(spec.speech, speech_context, locale)
             if not speech:
                 speech = (
-                    phrase(locale, "sent_many", count=len(deliveries)) if len(deliveries) > 1 else phrase(locale, "sent")
+                    phrase(locale, "sent_many", count=len(deliveries))
+                    if len(deliveries) > 1
+                    else phrase(locale, "sent")
                 )
                 if status == Status.SPOKEN:
                     speech = ""
@@ -376,7 +378,9 @@ class Service:
             speech = phrase(locale, "quota")
         else:
             speech = (
-                phrase(locale, "refused", reason=_escape(worst.error)) if worst.error else phrase(locale, "refused_generic")
+                phrase(locale, "refused", reason=_escape(worst.error))
+                if worst.error
+                else phrase(locale, "refused_generic")
             )
         return Outcome(name, status, speech, deliveries=deliveries)
 

@@ -1,0 +1,140 @@
+"""Rendering: slot values are data, templates are sandboxed, limits hold."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from skill.errors import RenderError
+from skill.render import (
+    SlotValue,
+    build_context,
+    compile_template,
+    render_notification,
+    render_speech,
+    truncate,
+)
+from tests.helpers import parse
+
+
+def notification(text: str, intent: str = "A"):
+    return parse(text).intents[intent].notifications[0]
+
+
+def context(**slots: str | None):
+    return build_context({k: SlotValue(k, v) for k, v in slots.items()}, intent_name="A", locale="en-US", now=1000)
+
+
+def test_slot_values_are_data_never_templates():
+    spec = notification('intents: {A: {notify: {message: "Hi {{ User }}"}}}')
+    for spoken in ("{{ 7*7 }}", "{% for x in range(9) %}x{% endfor %}", "{{ ''.__class__ }}"):
+        rendered = render_notification(spec, context(User=spoken), "en-US")
+        assert rendered.message.message == f"Hi {spoken}"
+
+
+def test_missing_slot_renders_default_or_empty_never_none():
+    imap = parse(
+        """
+        intents:
+          A:
+            slots:
+              Item: {default: something}
+              Room: AMAZON.Room
+            notify: {message: "[{{ Item }}] [{{ Room }}] [{{ Room_Id }}]"}
+        """
+    )
+    spec = imap.intents["A"]
+    ctx = build_context({"Room": SlotValue("Room", None)}, spec.defaults())
+    assert render_notification(spec.notifications[0], ctx, None).message.message == "[something] [] []"
+
+
+def test_context_keeps_case_maps_dots_and_gives_ids():
+    ctx = build_context({"Device.Name": SlotValue("Device.Name", "pixel three", "pixel3", "PX3")})
+    assert ctx["Device_Name"] == "pixel3"
+    assert ctx["Device_Name_Id"] == "PX3"
+    assert "device_name" not in ctx
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ self.__init__.__globals__ }}",
+        "{{ range.__self__ }}",
+    ],
+)
+def test_templates_cannot_escape_the_sandbox(source):
+    template = compile_template(source)
+    try:
+        out = template.render({})
+    except RenderError as err:
+        assert "sandbox" in str(err) or "template failed" in str(err)
+    else:
+        assert "class" not in out and "module" not in out and "builtins" not in out
+
+
+def test_long_message_is_truncated_with_an_ellipsis():
+    spec = notification('intents: {A: {notify: {message: "{{ Text }}"}}}')
+    rendered = render_notification(spec, context(Text="x" * 2000), None)
+    assert len(rendered.message.message) == 1024
+    assert rendered.message.message.endswith("…")
+    assert truncate("short", 10) == "short"
+
+
+@pytest.mark.parametrize(
+    ("field", "limit", "words"),
+    [("title", 250, "title"), ("url", 512, "link"), ("url_title", 100, "link title")],
+)
+def test_other_overlong_fields_are_errors_in_plain_words(field, limit, words):
+    spec = notification(f'intents: {{A: {{notify: {{message: hi, {field}: "{{{{ Text }}}}"}}}}}}')
+    with pytest.raises(RenderError, match=f"the {words} is longer than Pushover allows \\({limit} characters\\)"):
+        render_notification(spec, context(Text="y" * (limit + 1)), None)
+
+
+def test_numbers_from_templates_and_timestamp_now():
+    spec = notification(
+        """
+        intents:
+          A:
+            notify:
+              message: hi
+              priority: "{{ Level }}"
+              timestamp: now
+        """
+    )
+    rendered = render_notification(spec, context(Level="1"), None)
+    assert rendered.message.priority == 1
+    assert rendered.message.timestamp == 1000
+    with pytest.raises(RenderError, match="priority came out as 'loud'"):
+        render_notification(spec, context(Level="loud"), None)
+    with pytest.raises(RenderError, match="between -2 and 2"):
+        render_notification(spec, context(Level="7"), None)
+
+
+def test_emergency_gets_a_default_tag_from_the_intent():
+    spec = notification(
+        "intents: {PanicIntent: {notify: {message: hi, priority: 2, retry: 30, expire: 60}}}", "PanicIntent"
+    )
+    rendered = render_notification(spec, context(), None, intent_name="PanicIntent")
+    assert rendered.message.tags == "alexa-panicintent"
+
+
+def test_plain_speech_with_markup_characters_is_valid_ssml():
+    template = compile_template("Sent {{ Text }} to {{ Who }}")
+    body = render_speech(template, {"Text": "fish & chips <b>", "Who": 'Tom "T" O\'Neil'})
+    ET.fromstring(f"<speak>{body}</speak>")
+    assert body == 'Sent fish &amp; chips &lt;b&gt; to Tom "T" O\'Neil'
+
+
+def test_ssml_speech_keeps_its_markup_and_escapes_values():
+    template = compile_template('<say-as interpret-as="spell-out">{{ Code }}</say-as> done', ssml=True)
+    body = render_speech(template, {"Code": "a<b&c"})
+    root = ET.fromstring(f"<speak>{body}</speak>")
+    assert root.find("say-as").text == "a<b&c"
+
+
+def test_unknown_names_render_empty():
+    assert compile_template("[{{ nothing }}][{{ nothing.deeper }}]").render({}) == "[][]"
