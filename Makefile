@@ -13,7 +13,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 ## run: serve the example intents.yaml on http://127.0.0.1:5000 (dry-run without Pushover credentials)
 run: $(STAMP)
-	ALEXA_VERIFY=$${ALEXA_VERIFY:-0} $(BIN)/python -m skill serve
+	$(BIN)/python -m skill serve
 
 ## test: create .venv, install, lint, run the whole suite
 test: $(STAMP)

@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ConfigError as err:
         for problem in err.problems:
-            print(problem, file=sys.stderr)
+            print(problem if problem.path else f"error: {problem}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -212,7 +212,7 @@ def _require_credentials(imap: IntentMap, settings: Settings, intent: str | None
             missing += [v for v in (notifier.token_env, notifier.user_env) if not settings.environ.get(v, "").strip()]
     if missing:
         raise ConfigError(
-            [Problem("--send", 0, 0, f"--send needs Pushover credentials; set {', '.join(dict.fromkeys(missing))}")]
+            [Problem("", 0, 0, f"--send needs Pushover credentials; set {', '.join(dict.fromkeys(missing))}")]
         )
 
 
@@ -282,10 +282,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
     """Write the interaction models generated from the map."""
-    from .model import write_models
-
     if args.ask_cli and not args.endpoint:
         raise UsageError("--ask-cli needs --endpoint https://…/alexa")
+    from .model import write_models
+
     imap = load_intent_map(settings.intent_map_path)
     return write_models(imap, args.out, ask_cli=args.ask_cli, endpoint=args.endpoint)
 

@@ -44,7 +44,7 @@ class Problem:
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
         where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
-        return f"{where}: {prefix}{self.message}"
+        return f"{where}: {prefix}{self.message}" if where else f"{prefix}{self.message}"
 
 
 class ConfigError(SkillError):
@@ -52,7 +52,7 @@ class ConfigError(SkillError):
 
     def __init__(self, problems: list[Problem] | str) -> None:
         if isinstance(problems, str):
-            problems = [Problem("<config>", 0, 0, problems)]
+            problems = [Problem("", 0, 0, problems)]
         self.problems: list[Problem] = [p for p in problems if p.severity == "error"] or problems
         super().__init__("\n".join(str(p) for p in self.problems))
 
