@@ -276,6 +276,8 @@ class IntentSpec:
     slots_declared: bool = False
     samples: dict[str, list[str]] = field(default_factory=dict)
     samples_pos: Pos | None = None
+    #: where each sample stands, per locale key (parallel to ``samples``)
+    sample_pos: dict[str, list[Pos]] = field(default_factory=dict)
     confirm: TemplateField | None = None
     cancel: CancelSpec | None = None
     end_session: bool | None = None
@@ -303,6 +305,8 @@ class IntentMap:
     notifiers: dict[str, NotifierSpec]
     invocation_names: dict[str, str] = field(default_factory=dict)
     invocation_pos: Pos | None = None
+    #: where each locale's invocation name stands
+    invocation_positions: dict[str, Pos] = field(default_factory=dict)
     launch: SpeechSpec | None = None
     launch_reprompt: SpeechSpec | None = None
     help: SpeechSpec | None = None
@@ -522,8 +526,10 @@ class _Loader:
                         self.error(self.kpos(value, key), "invocation_name per locale: `en-US: family notes`")
                     else:
                         imap.invocation_names[key] = name
+                        imap.invocation_positions[key] = self.vpos(value, key) or pos
             elif isinstance(value, str):
                 imap.invocation_names[FALLBACK_KEY] = value
+                imap.invocation_positions[FALLBACK_KEY] = pos
             else:
                 self.error(pos, f"invocation_name must be text, not {_kind(value)}")
         if "locales" in top:
@@ -672,6 +678,7 @@ class _Loader:
                         self.error(seq.item_pos[i], f"{name}.samples: each sample must be text")
                     else:
                         spec.samples[locale].append(" ".join(sample.split()))
+                        spec.sample_pos.setdefault(locale, []).append(seq.item_pos[i])
         if "notify" in body_map:
             raw, pos = body_map["notify"], self.vpos(body_map, "notify")
             items = raw if isinstance(raw, list) else [raw]
