@@ -283,8 +283,8 @@ def parse_envelope(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     return envelope
 
 
-def invoke(skill: CustomSkill, envelope: Mapping[str, Any]) -> Result:
-    """Run a parsed envelope through the skill; one INFO log line per request."""
+def invoke(skill: CustomSkill, envelope: Mapping[str, Any], *, log: bool = True) -> Result:
+    """Run a parsed envelope through the skill; one INFO log line per request (``log=False``: the caller writes it)."""
     start = time.perf_counter()
     request = envelope.get("request", {})
     request_type = str(request.get("type", ""))
@@ -301,6 +301,8 @@ def invoke(skill: CustomSkill, envelope: Mapping[str, Any]) -> Result:
         _outcomes.reset(token)
     result = Result(_serializer.serialize(response), recorded, request_type, intent)
     result.elapsed_ms = (time.perf_counter() - start) * 1000
+    if not log:
+        return result
     status = ",".join(str(o.status) for o in recorded) or "-"
     ids = ",".join(i for o in recorded for i in o.request_ids) or "-"
     logger.info(
