@@ -131,6 +131,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.online:
         from .online import check_online
 
+        # Pushover knows the account's custom sounds: the online check has the last word on them.
+        problems = [p for p in problems if p.code != "custom-sound"]
         problems.extend(check_online(imap, settings))
     strict = {"undeclared-slot"}
     errors = [p for p in problems if p.severity == "error" or p.code in strict]
@@ -252,7 +254,7 @@ def _print_simulation(response: dict[str, Any], notifications: list[dict[str, An
             if isinstance(value, dict):
                 value = ", ".join(f"{k}={v}" for k, v in value.items())
             print(f"  {key}: {value}")
-        for key in ("attachment_ref", "attachment_error", "request_id", "receipt", "error"):
+        for key in ("attachment_ref", "attachment_error", "request_id", "receipt", "error", "outbox_id", "note"):
             if key in note:
                 print(f"  ({key.replace('_', ' ')}: {note[key]})")
 

@@ -936,12 +936,9 @@ class _Loader:
         allowed = _HA_INTENT_KEYS if form == "intent_script" else _HA_INTENT_KEYS - {"reprompt", "mode", "platforms"}
         self.check_keys(body_map, allowed, f"{form} intent {name}")
         spec = IntentSpec(name, kpos or body_map.pos, form=form)
-        for key in ("action", "async_action"):
-            if key not in body_map:
-                continue
-            if key == "async_action":
-                continue
-            raw, pos = body_map[key], self.vpos(body_map, key)
+        # `async_action` only changes when Home Assistant answers; here the answer always waits for Pushover.
+        if "action" in body_map:
+            raw, pos = body_map["action"], self.vpos(body_map, "action")
             items = raw if isinstance(raw, list) else [raw]
             item_pos = raw.item_pos if isinstance(raw, list) else [pos]
             for i, item in enumerate(items):
