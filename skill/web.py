@@ -1,0 +1,500 @@
+"""The web service: ``create_app()`` (Flask: ``POST /alexa``, ``GET /healthz``) and ``run_server()`` (waitress).
+
+The only module that imports Flask. ``POST /alexa`` hands the raw body to the verifier and then
+to the same skill object ``simulate`` and Lambda use (``alexa.parse_envelope`` + ``alexa.invoke``).
+
+Answers: 200 for every well-formed, verified Alexa request; 400 for anything else a client can
+send to ``/alexa`` (bad JSON, not an envelope, wrong Content-Type, failed verification, another
+skill id); 413 above ``const.MAX_BODY_BYTES``; 405 for other methods; 404 elsewhere. Every error
+body is ``{"error": "..."}``. Each request writes one log line with its HTTP status; a refusal
+writes it at WARNING with the reason, and a refused request never reaches the skill, so nothing
+is sent to Pushover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import FrameType, ModuleType
+from typing import Any, Final
+
+import waitress
+from ask_sdk_core.skill import CustomSkill
+from flask import Flask, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from waitress import wasyncore
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from . import alexa, const
+from .config import Settings, load_settings
+from .errors import ConfigError, InvalidRequestError, VerificationError
+from .intent_map import load_intent_map
+from .service import Service
+from .verify import RequestVerifier
+
+logger = logging.getLogger(__name__)
+
+#: Alexa posts ``application/json;charset=UTF-8``. Refusing other types also means a web page
+#: cannot post here from a browser without a CORS preflight, which this app never grants.
+JSON_MIMETYPE: Final = "application/json"
+#: waitress buffers a whole body before the app sees it; it refuses bodies from this size on
+#: (with its own plain-text 413). Smaller bodies over ``MAX_BODY_BYTES`` get the app's JSON 413.
+SERVER_MAX_BODY_BYTES: Final = 8 * const.MAX_BODY_BYTES
+READ_CHUNK_BYTES: Final = 64 * 1024
+#: Worker threads; a request mostly waits on Pushover, and Alexa sends few at a time.
+DEFAULT_THREADS: Final = 4
+#: How long a stop waits for requests in flight; Alexa gives up on an answer after about 8 s.
+STOP_TIMEOUT_S: Final = 8.0
+#: Signals that stop ``run_server`` cleanly (SIGTERM is what ``docker stop`` sends).
+STOP_SIGNALS: Final = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
+
+ALEXA_PATH: Final = "/alexa"
+HEALTH_PATH: Final = "/healthz"
+
+
+# --------------------------------------------------------------------------- the app
+
+
+@dataclass
+class SkillExtension:
+    """What ``create_app()`` wired together, kept at ``app.extensions["skill"]``."""
+
+    settings: Settings
+    service: Service
+    skill: CustomSkill
+    verifier: RequestVerifier
+    #: The durable outbox (skill.outbox) once it is wired in; ``/healthz`` reports None until then.
+    outbox: Any = None
+    #: Called by ``close()`` in reverse order, for whatever a later component opens.
+    closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        """Release the HTTP sessions (and anything in ``closers``); safe to call twice."""
+        for close in [*reversed(self.closers), self.verifier.close, self.service.close]:
+            try:
+                close()
+            except Exception:  # one failing close must not leak the others
+                logger.warning("error while closing %r", close, exc_info=True)
+        self.closers.clear()
+
+
+def skill_of(app: Flask) -> SkillExtension:
+    """The service, skill and verifier of an app made by ``create_app()``."""
+    ext: SkillExtension = app.extensions["skill"]
+    return ext
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app: defaults first (``load_settings()``), then ``test_config``.
+
+    ``test_config`` may set any Flask key and ``SETTINGS`` (a Settings), ``SERVICE`` (a Service),
+    ``VERIFIER`` (a RequestVerifier) or ``FETCH`` (the verifier's certificate fetcher). The app
+    owns what it holds: ``skill_of(app).close()`` closes it. Raises ConfigError for a bad
+    intent map or CA bundle.
+    """
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=const.MAX_BODY_BYTES, SETTINGS=None, SERVICE=None, VERIFIER=None)
+    app.config.from_mapping(test_config or {})
+    settings: Settings = app.config["SETTINGS"] or load_settings()
+    service: Service = app.config["SERVICE"] or Service(load_intent_map(settings.intent_map_path), settings)
+    try:
+        verifier: RequestVerifier = app.config["VERIFIER"] or RequestVerifier(
+            skill_id=settings.alexa_skill_id,
+            verify_signature=settings.alexa_verify,
+            ca_bundle=settings.alexa_ca_bundle,
+            fetch=app.config.get("FETCH"),
+        )
+    except BaseException:
+        service.close()
+        raise
+    app.extensions["skill"] = SkillExtension(settings, service, alexa.build_skill(service), verifier)
+    _warn_about_checks(verifier)
+    app.before_request(_start_clock)
+    app.after_request(_log_request)
+    app.add_url_rule(ALEXA_PATH, view_func=_alexa, methods=["POST"], provide_automatic_options=False)
+    app.add_url_rule(HEALTH_PATH, view_func=_healthz, methods=["GET"])
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _warn_about_checks(verifier: RequestVerifier) -> None:
+    if not verifier.verify_signature:
+        logger.warning(
+            "request verification is OFF (ALEXA_VERIFY=0 or --no-verify): signatures and timestamps are not "
+            "checked, so anyone who can reach this server can make it send notifications; local testing only"
+        )
+    if not verifier.skill_id:
+        logger.warning("ALEXA_SKILL_ID is not set: requests for any skill id are accepted")
+
+
+def _ext() -> SkillExtension:
+    return skill_of(current_app)
+
+
+def _start_clock() -> None:
+    g.start = time.perf_counter()
+
+
+def _refuse(reason: str, *, public: str | None = None) -> ResponseReturnValue:
+    """A 400; ``reason`` goes to the log, ``public`` (default: the reason) to the client."""
+    g.refusal = reason
+    return jsonify(error=public or reason), 400
+
+
+def _alexa() -> ResponseReturnValue:
+    """POST /alexa: read, check, verify, then run the skill."""
+    ext = _ext()
+    body = _read_body()
+    if request.mimetype != JSON_MIMETYPE:
+        return _refuse(f"Content-Type must be {JSON_MIMETYPE}, not {request.mimetype or 'none'!r}")
+    try:
+        envelope = alexa.parse_envelope(body)
+    except InvalidRequestError as err:
+        return _refuse(str(err))
+    g.request_id = envelope["request"]["requestId"]
+    try:
+        ext.verifier.verify(request.headers, body, envelope)
+    except VerificationError as err:
+        return _refuse(str(err), public="request verification failed")
+    except Exception as err:  # a check that crashes must refuse the request, never let it through
+        logger.error("verification failed unexpectedly", exc_info=err)
+        return _refuse(f"verification failed unexpectedly ({type(err).__name__})", public="request verification failed")
+    try:
+        result = alexa.invoke(ext.skill, envelope, log=False)
+    except InvalidRequestError as err:
+        return _refuse(str(err))
+    except Exception as err:  # the skill's catch-all handler turns its own errors into speech; this is the rest
+        logger.error("the skill failed outside its handlers", exc_info=err)
+        return _refuse(f"the skill failed ({type(err).__name__})", public="the request could not be handled")
+    g.result = result
+    return jsonify(result.response)
+
+
+def _read_body() -> bytes:
+    """The raw body, at most MAX_CONTENT_LENGTH bytes (413 beyond), with or without a Content-Length."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"] or const.MAX_BODY_BYTES
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise RequestEntityTooLarge()
+        stream = request.stream  # ends at Content-Length
+    elif request.environ.get("wsgi.input_terminated"):
+        # A chunked body the server de-chunked and ends. Werkzeug's own guard for this case stops
+        # quietly at the limit (a truncated body), so the bound is kept here.
+        stream = request.input_stream
+    else:
+        return b""  # no length and no end: WSGI offers no safe way to read it
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(READ_CHUNK_BYTES, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
+
+
+def _healthz() -> ResponseReturnValue:
+    """GET /healthz: what this instance runs with; never a secret."""
+    ext = _ext()
+    quota = ext.service.client.quota
+    return jsonify(
+        status="ok",
+        version=const.VERSION,
+        intents=len(ext.service.intent_map.intents),
+        dry_run=ext.service.dry_run,
+        verification=ext.verifier.verify_signature,
+        skill_id_set=bool(ext.verifier.skill_id),
+        pushover_quota=None
+        if quota is None
+        else {"limit": quota.limit, "remaining": quota.remaining, "reset": quota.reset},
+        outbox=None,
+    )
+
+
+def _http_error(err: HTTPException) -> ResponseReturnValue:
+    """404, 405, 413, …: the same status and headers (Allow), with a JSON body."""
+    if err.code is None or err.code < 400:
+        return err
+    if isinstance(err, RequestEntityTooLarge):
+        message = f"the body is larger than {const.MAX_BODY_BYTES} bytes"
+        g.refusal = message
+    else:
+        message = err.name.lower()
+    response = err.get_response()
+    response.set_data(jsonify(error=message).get_data())
+    response.mimetype = "application/json"
+    return response
+
+
+def _unexpected_error(err: Exception) -> ResponseReturnValue:
+    """Anything not handled above: logged with its traceback; never a 500 for what a client sent to /alexa."""
+    logger.error("%s %s: unexpected %s", request.method, request.path, type(err).__name__, exc_info=err)
+    g.logged = True
+    if request.path == ALEXA_PATH:
+        return jsonify(error="the request could not be handled"), 400
+    return jsonify(error="internal server error"), 500
+
+
+def _log_request(response: Response) -> Response:
+    """The one log line of each request, with its HTTP status."""
+    if g.get("logged"):
+        return response
+    start = g.get("start")
+    ms = (time.perf_counter() - start) * 1000 if start is not None else 0.0
+    extra: dict[str, Any] = {
+        "method": request.method, "path": request.path, "status": response.status_code, "ms": round(ms, 1),
+        "request_id": g.get("request_id"),
+    }  # fmt: skip
+    result: alexa.Result | None = g.get("result")
+    refusal: str | None = g.get("refusal")
+    if result is not None:
+        outcome = ",".join(str(o.status) for o in result.outcomes) or "-"
+        ids = ",".join(i for o in result.outcomes for i in o.request_ids) or "-"
+        extra.update(request_type=result.request_type, intent=result.intent, outcome=outcome, pushover_request=ids)
+        extra["skill_ms"] = round(result.elapsed_ms, 1)
+        logger.info(
+            "%s %s %d %s %s -> %s pushover=%s %.0f ms",
+            request.method, request.path, response.status_code, result.request_type, result.intent or "-",
+            outcome, ids, ms, extra=extra,
+        )  # fmt: skip
+    elif refusal is not None:
+        extra["reason"] = refusal
+        logger.warning(
+            "refused %s %s %d: %s (%.0f ms)", request.method, request.path, response.status_code, refusal, ms,
+            extra=extra,
+        )  # fmt: skip
+    else:
+        # Health probes come every few seconds; they stay out of the INFO log.
+        level = logging.DEBUG if request.path == HEALTH_PATH and response.status_code == 200 else logging.INFO
+        logger.log(level, "%s %s %d %.0f ms", request.method, request.path, response.status_code, ms, extra=extra)
+    return response
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class WebServer:
+    """The app on waitress, bound at construction (``port=0`` picks a free port), stoppable from any thread.
+
+    waitress has no public stop: ``stop()`` closes the listening socket, lets requests in flight
+    finish (up to ``STOP_TIMEOUT_S``), flushes their answers, then closes every connection; the
+    socket work runs inside waitress's own event loop through its trigger, so no socket is closed
+    under the loop's feet.
+    """
+
+    def __init__(self, app: Flask, *, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
+        self._server = waitress.create_server(
+            app, host=_one_address(host, port), port=port, threads=threads, max_request_body_size=SERVER_MAX_BODY_BYTES
+        )
+        self.host: str = self._server.effective_host
+        self.port: int = int(self._server.effective_port)
+        self._lock = threading.Lock()
+        self._state = "new"  # -> "serving" -> "stopped"
+        self._stopping = False
+        self._done = threading.Event()
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:5000``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def serve(self) -> None:
+        """Answer requests in this thread until ``stop()``."""
+        with self._lock:
+            if self._state != "new":
+                return
+            self._state = "serving"
+        try:
+            self._server.run()
+        finally:
+            self._close_all()
+            with self._lock:
+                self._state = "stopped"
+            self._done.set()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop serving and close every socket and thread; from any thread but the one in ``serve()``."""
+        with self._lock:
+            state, first = self._state, not self._stopping
+            self._stopping = True
+            if state == "new":
+                self._state = "stopped"
+        if state == "new":  # never served: nothing runs the event loop, so close here
+            self._close_all()
+            self._done.set()
+            return
+        if first and state == "serving":
+            trigger = self._server.trigger
+            trigger.pull_trigger(self._close_listener)
+            self._server.task_dispatcher.shutdown(timeout=timeout)
+            trigger.pull_trigger(self._close_connections)
+        if not self._done.wait(timeout):
+            logger.warning("the server did not stop within %.0f s", timeout)
+
+    def __enter__(self) -> WebServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # In waitress's event-loop thread:
+
+    def _close_listener(self) -> None:
+        # BaseWSGIServer.close() would also close the trigger, which worker threads still pull.
+        wasyncore.dispatcher.close(self._server)
+
+    def _close_connections(self) -> None:
+        for channel in list(self._server.active_channels.values()):
+            if channel.requests:  # never served (the workers are gone): drop it
+                channel.will_close = True
+            else:  # send what is buffered, then close
+                channel.close_when_flushed = True
+        self._server.close()  # the trigger too; the loop ends with the last connection
+
+    def _close_all(self) -> None:
+        """Close whatever is still open once no event loop runs (never served, or interrupted)."""
+        self._server.task_dispatcher.shutdown(timeout=STOP_TIMEOUT_S)
+        for channel in list(self._server.active_channels.values()):
+            channel.handle_close()
+        self._server.close()
+
+
+def _one_address(host: str, port: int) -> str:
+    """The address to bind for ``host``: one of them (IPv4 first) when a name has several."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise ConfigError(f"cannot listen on {host}: {err.strerror}") from err
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    return str(infos[0][4][0])
+
+
+def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False) -> int:
+    """Serve the skill on waitress until SIGTERM or SIGINT; 0 after a clean stop.
+
+    Raises ConfigError (one line each, printed by the CLI) for a bad intent map, an unreadable
+    CA bundle, an address that cannot be bound, or ``ngrok`` without pyngrok.
+    """
+    tunnels = _import_pyngrok() if ngrok else None
+    app = create_app({"SETTINGS": settings})
+    ext = skill_of(app)
+    try:
+        try:
+            server = WebServer(app, host=host, port=port)
+        except OSError as err:
+            raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+        public_url = None
+        try:
+            if tunnels is not None:
+                public_url = _open_tunnel(tunnels, server.port, verifying=ext.verifier.verify_signature)
+            _log_banner(ext, server, public_url)
+            with _stop_on_signals(server):
+                server.serve()
+        finally:
+            server.stop()
+            if tunnels is not None and public_url is not None:
+                _close_tunnel(tunnels, public_url)
+    finally:
+        ext.close()
+    logger.info("stopped")
+    return 0
+
+
+def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None) -> None:
+    service, verifier = ext.service, ext.verifier
+    if not service.dry_run:
+        dry_run = "off"
+    elif service.settings.missing_credentials:
+        dry_run = f"on ({', '.join(service.settings.missing_credentials)} not set)"
+    else:
+        dry_run = "on (--dry-run)"
+    intents = len(service.intent_map.intents)
+    logger.info(
+        "serving %s%s (health %s%s): intents: %d from %s, dry-run: %s, verification: %s, skill id: %s",
+        server.url, ALEXA_PATH, server.url, HEALTH_PATH, intents, service.intent_map.path, dry_run,
+        "on" if verifier.verify_signature else "OFF", "set" if verifier.skill_id else "not set (any accepted)",
+        extra={
+            "url": f"{server.url}{ALEXA_PATH}", "port": server.port, "intents": intents, "dry_run": service.dry_run,
+            "verification": verifier.verify_signature, "skill_id_set": bool(verifier.skill_id),
+        },
+    )  # fmt: skip
+    if public_url is not None:
+        logger.info("ngrok: Alexa endpoint %s%s (HTTPS, wildcard certificate)", public_url, ALEXA_PATH)
+    logger.info("stop with Ctrl-C or SIGTERM")
+
+
+@contextlib.contextmanager
+def _stop_on_signals(server: WebServer) -> Iterator[None]:
+    """SIGINT and SIGTERM stop ``server``; the previous handlers come back afterwards (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stoppers: list[threading.Thread] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        # A handler runs inside the event loop it must stop; a thread does the waiting (and the logging).
+        if not stoppers:
+            stopper = threading.Thread(target=_stop_after, args=(server, signum), name="skill-web-stop")
+            stoppers.append(stopper)
+            stopper.start()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for stopper in stoppers:
+            stopper.join()
+
+
+def _stop_after(server: WebServer, signum: int) -> None:
+    logger.info("%s received: stopping", signal.Signals(signum).name)
+    server.stop()
+
+
+# --------------------------------------------------------------------------- ngrok (optional)
+
+
+def _import_pyngrok() -> ModuleType:
+    try:
+        from pyngrok import ngrok
+    except ImportError:
+        raise ConfigError(
+            "--ngrok needs the optional package pyngrok (.venv/bin/pip install pyngrok), "
+            "or run `ngrok http PORT` in another terminal"
+        ) from None
+    return ngrok  # type: ignore[no-any-return]
+
+
+def _open_tunnel(tunnels: ModuleType, port: int, *, verifying: bool) -> str:
+    try:
+        tunnel = tunnels.connect(str(port), "http", bind_tls=True)
+    except Exception as err:  # pyngrok raises its own errors, and OSError when the agent cannot start
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise ConfigError(f"ngrok could not open a tunnel: {first_line}") from err
+    public_url = str(tunnel.public_url)
+    if not verifying:
+        logger.warning("the server is public through ngrok with verification OFF: anyone can send notifications")
+    return public_url
+
+
+def _close_tunnel(tunnels: ModuleType, public_url: str) -> None:
+    for close in (lambda: tunnels.disconnect(public_url), tunnels.kill):
+        try:
+            close()
+        except Exception as err:  # the tunnel dies with the agent anyway
+            logger.warning("ngrok: could not close the tunnel cleanly: %s", err)
