@@ -254,20 +254,24 @@ class Outbox:
             conn.close()
 
     def _work(self) -> None:
+        failures = 0
         while not self._stopping.is_set():
             self._wake.clear()
             try:
                 self._deliver_due(None, self._stopping)
                 due = self.next_due()
-            except OutboxError as err:
+            except Exception as err:
                 if self._stopping.is_set():
                     break  # closed under a worker that outlived stop()'s timeout
-                logger.error("outbox worker: %s", err)
-                delay = self.min_interval_s
-            except Exception:
-                logger.exception("outbox worker failed; trying again later")
-                delay = self.min_interval_s
+                failures += 1
+                if isinstance(err, OutboxError):
+                    logger.error("outbox worker: %s", err)
+                else:
+                    logger.exception("outbox worker failed; trying again later")
+                # A broken file backs off like a failed send, so the log is not flooded.
+                delay = self._backoff_s(failures)
             else:
+                failures = 0
                 delay = self.max_interval_s if due is None else max(0.0, due - self._clock())
             # Capped, so a wall-clock jump cannot put the worker to sleep for long.
             self._wake.wait(min(delay, self.max_interval_s))

@@ -580,3 +580,17 @@ def test_stop_joins_the_worker(outbox: Outbox) -> None:
     outbox.stop()
     assert time.monotonic() - started < 1.0
     assert "outbox" not in [t.name for t in threading.enumerate()]
+
+
+def test_a_worker_on_a_broken_file_logs_backs_off_and_stops(
+    make_outbox: Callable[..., Outbox], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    outbox = make_outbox(path=str(tmp_path / "a-file" / "x.sqlite3"), clock=time.time, min_interval_s=0.05)
+    caplog.clear()
+    outbox.start()
+    time.sleep(0.5)  # backing off 0.05, 0.1, 0.2, 0.4 s: a handful of tries, not hundreds
+    outbox.stop()
+    tries = [r for r in caplog.records if r.getMessage().startswith("outbox worker:")]
+    assert 2 <= len(tries) <= 6
+    assert "outbox" not in [t.name for t in threading.enumerate()]
