@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import socket
 import threading
@@ -295,9 +296,16 @@ class WebServer:
     """
 
     def __init__(self, app: Flask, *, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
-        self._server = waitress.create_server(
-            app, host=_one_address(host, port), port=port, threads=threads, max_request_body_size=SERVER_MAX_BODY_BYTES
-        )
+        # The socket is bound here, not by waitress: when waitress's own bind fails, it leaves its
+        # worker threads and wake-up pipe behind.
+        sock = _bind(host, port)
+        try:
+            self._server = waitress.create_server(
+                app, sockets=[sock], threads=threads, max_request_body_size=SERVER_MAX_BODY_BYTES
+            )
+        except BaseException:
+            sock.close()
+            raise
         self.host: str = self._server.effective_host
         self.port: int = int(self._server.effective_port)
         self._lock = threading.Lock()
@@ -372,14 +380,25 @@ class WebServer:
         self._server.close()
 
 
-def _one_address(host: str, port: int) -> str:
-    """The address to bind for ``host``: one of them (IPv4 first) when a name has several."""
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host`` (its first address, IPv4 first, when a name has several)."""
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as err:
         raise ConfigError(f"cannot listen on {host}: {err.strerror}") from err
     infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    return str(infos[0][4][0])
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if os.name == "posix":  # a restart need not wait for the old connections' TIME_WAIT
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False) -> int:
