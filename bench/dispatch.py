@@ -1,0 +1,89 @@
+"""Row "dispatch": one LocateIntent through the skill in-process, no network (dry run)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.anchor_skill import build_anchor_skill
+from bench.anchor_skill import dispatch as anchor_dispatch
+from bench.harness import Figure, interleave, median
+
+EXAMPLE_MAP = Path(__file__).resolve().parent.parent / "intents.yaml"
+
+
+def locate_body() -> bytes:
+    """A LocateIntent request body, shaped like Alexa's, for User=Paulus."""
+    from skill.alexa import build_request_envelope
+
+    return json.dumps(build_request_envelope("IntentRequest", "LocateIntent", {"User": "Paulus"})).encode()
+
+
+def build_ours() -> tuple[Callable[[bytes], bytes], Callable[[], None]]:
+    """build_skill() over the example map with a dry-run Service: body in, body out (as the endpoint does); close."""
+    from skill.alexa import build_skill, invoke, parse_envelope
+    from skill.config import Settings
+    from skill.intent_map import load_intent_map
+    from skill.service import Service
+
+    service = Service(load_intent_map(EXAMPLE_MAP), Settings(dry_run=True), dry_run=True)
+    skill = build_skill(service)
+
+    def dispatch(body: bytes) -> bytes:
+        return json.dumps(invoke(skill, parse_envelope(body)).response).encode()
+
+    return dispatch, service.close
+
+
+def build_anchor() -> Callable[[bytes], bytes]:
+    """The one-handler ask-sdk-core skill of bench/anchor_skill.py."""
+    skill = build_anchor_skill()
+    return lambda body: anchor_dispatch(skill, body)
+
+
+def time_per_call_us(call: Callable[[bytes], bytes], body: bytes, n: int) -> float:
+    """Mean µs per call over ``n`` calls."""
+    start = time.perf_counter()
+    for _ in range(n):
+        call(body)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def measure_dispatch(n: int = 2000, repeats: int = 7) -> list[Figure]:
+    """µs per request for ours and the anchor, interleaved, median of ``repeats`` samples of ``n`` calls."""
+    body = locate_body()
+    (ours, close), anchor = build_ours(), build_anchor()
+    try:
+        samples, ours_speech, anchor_speech = _sample(ours, anchor, body, n, repeats)
+    finally:
+        close()
+    return [
+        Figure(
+            row="dispatch",
+            name="dispatch LocateIntent",
+            unit="µs/req",
+            ours=median(samples["ours"]),
+            anchor=median(samples["anchor"]),
+            anchor_name="bench/anchor_skill.py: one handler, one speak (ask-sdk-core)",
+            goal=("<=", 1.3),
+            samples=samples,
+            extra={"n": n, "repeats": repeats, "ours_ssml": ours_speech, "anchor_ssml": anchor_speech},
+        )
+    ]
+
+
+def _sample(
+    ours: Callable[[bytes], bytes], anchor: Callable[[bytes], bytes], body: bytes, n: int, repeats: int
+) -> tuple[dict[str, list[float]], str, str]:
+    ours_speech = json.loads(ours(body))["response"]["outputSpeech"]["ssml"]
+    anchor_speech = json.loads(anchor(body))["response"]["outputSpeech"]["ssml"]
+    for _ in range(max(n // 10, 10)):  # warm caches (templates, SDK lookups) on both sides
+        ours(body)
+        anchor(body)
+    samples = interleave(
+        {"ours": lambda: time_per_call_us(ours, body, n), "anchor": lambda: time_per_call_us(anchor, body, n)},
+        repeats,
+    )
+    return samples, ours_speech, anchor_speech

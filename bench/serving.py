@@ -1,0 +1,179 @@
+"""Rows "http" and "load": POST /alexa through waitress, with the fake Pushover on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from bench.dispatch import EXAMPLE_MAP
+from bench.harness import Figure, interleave, median
+from bench.load import LoadResult, Request, ServerProcess, bench_server_argv, ours_argv, run_load, server_env
+
+SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
+
+
+def locate_requests(n: int) -> list[Request]:
+    """``n`` LocateIntent requests for User=Paulus, each with its own request id."""
+    from skill.alexa import build_request_envelope
+
+    now = time.time()
+    return [
+        Request(
+            json.dumps(build_request_envelope("IntentRequest", "LocateIntent", {"User": "Paulus"}, now=now)).encode()
+        )
+        for _ in range(n)
+    ]
+
+
+def server_threads() -> int:
+    """The thread count ``serve`` runs waitress with; the anchors get the same."""
+    from skill.web import DEFAULT_THREADS
+
+    return int(DEFAULT_THREADS)
+
+
+def _pushover_env(fake_url: str, workdir: Path) -> dict[str, str]:
+    from tests.fake_pushover import TOKEN, USER
+
+    return server_env(
+        PUSHOVER_API_URL=fake_url, PUSHOVER_TOKEN=TOKEN, PUSHOVER_USER=USER, INTENT_MAP=str(EXAMPLE_MAP),
+        OUTBOX_PATH=str(workdir / "outbox.sqlite3"),
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def http_servers(fake_url: str, workdir: Path, threads: int) -> Iterator[dict[str, ServerProcess]]:
+    """ours (``python -m skill serve --no-verify``), anchor (a) and bare (b), all listening."""
+    env = _pushover_env(fake_url, workdir)
+    servers = {
+        "ours": ServerProcess(ours_argv("--no-verify"), env, workdir / "ours.log", name="ours"),
+        "anchor": ServerProcess(bench_server_argv("anchor", threads), env, workdir / "anchor.log", name="anchor"),
+        "bare": ServerProcess(bench_server_argv("bare", threads), env, workdir / "bare.log", name="bare"),
+    }
+    try:
+        for server in servers.values():
+            server.start()
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _run_counted(fake: object, port: int, requests: Sequence[Request], concurrency: int) -> tuple[LoadResult, int]:
+    """One load run, and how many notifications the fake received during it."""
+    fake.reset_records()  # type: ignore[attr-defined]
+    result = run_load(port, requests, concurrency)
+    return result, len(fake.requests_to("messages"))  # type: ignore[attr-defined]
+
+
+def measure_http(n_by_concurrency: dict[int, int] | None = None, repeats: int = 5, warmup: int = 50) -> list[Figure]:
+    """Throughput and p50/p99 of ours, anchor (a) and bare (b) at each concurrency, interleaved."""
+    from tests.fake_pushover import FakePushover
+
+    n_by_concurrency = n_by_concurrency or {1: 300, 8: 600}
+    threads = server_threads()
+    figures: list[Figure] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-http-") as tmp,
+        FakePushover() as fake,
+        http_servers(fake.url, Path(tmp), threads) as servers,
+    ):
+        for server in servers.values():  # first requests import lazily and open the Pushover connection
+            run_load(server.port, locate_requests(warmup), 2)
+        for concurrency, n in n_by_concurrency.items():
+            requests = locate_requests(n)
+            measures = {
+                name: functools.partial(_run_counted, fake, server.port, requests, concurrency)
+                for name, server in servers.items()
+            }
+            figures.extend(_http_figures(interleave(measures, repeats), concurrency, n, repeats, threads))
+        for name, server in servers.items():
+            log = server.log_text()
+            figures[0].extra.setdefault("server_log_tail", {})[name] = log[-600:] if "Traceback" in log else ""
+    return figures
+
+
+def _http_figures(
+    runs: dict[str, list[tuple[LoadResult, int]]], concurrency: int, n: int, repeats: int, threads: int
+) -> list[Figure]:
+    def series(name: str, attr: str) -> list[float]:
+        return [float(getattr(result, attr)) for result, _ in runs[name]]
+
+    extra = {
+        "n": n, "concurrency": concurrency, "repeats": repeats, "server_threads": threads,
+        "runs": {name: [dict(r.summary(), notifications=count) for r, count in runs[name]] for name in runs},
+        "errors": {name: sum(r.errors for r, _ in runs[name]) for name in runs},
+        "notifications_match": all(count == r.ok for name in ("ours", "anchor") for r, count in runs[name]),
+    }  # fmt: skip
+    anchor_a = "bench/anchor_flask.py (a): Flask + ask-sdk-core + requests.Session, same waitress threads"
+    anchor_b = "bench/anchor_flask.py (b): bare Flask route, canned response"
+    tp = {name: series(name, "throughput") for name in runs}
+    p50 = {name: series(name, "p50_ms") for name in runs}
+    p99 = {name: series(name, "p99_ms") for name in runs}
+    c = f"c={concurrency}"
+    return [
+        Figure("http", f"HTTP {c} throughput", "req/s", median(tp["ours"]), median(tp["anchor"]), anchor_a,
+               (">=", 0.9), better="higher", samples={"ours": tp["ours"], "anchor": tp["anchor"]}, extra=extra),
+        Figure("http", f"HTTP {c} p50", "ms", median(p50["ours"]), median(p50["anchor"]), anchor_a,
+               samples={"ours": p50["ours"], "anchor": p50["anchor"]}),
+        Figure("http", f"HTTP {c} p99", "ms", median(p99["ours"]), median(p99["anchor"]), anchor_a, ("<=", 1.2),
+               samples={"ours": p99["ours"], "anchor": p99["anchor"]}),
+        Figure("http", f"HTTP {c} throughput vs bare", "req/s", median(tp["ours"]), median(tp["bare"]), anchor_b,
+               better="higher", samples={"ours": tp["ours"], "bare": tp["bare"]},
+               extra={"bare_p50_ms": median(p50["bare"]), "bare_p99_ms": median(p99["bare"])}),
+    ]  # fmt: skip
+
+
+def signed_locate_requests(test_pki: object, n: int) -> list[Request]:
+    """``n`` LocateIntent requests for this skill id, each signed by the test PKI's leaf."""
+    from skill.alexa import build_request_envelope
+
+    requests = []
+    for _ in range(n):
+        envelope = build_request_envelope("IntentRequest", "LocateIntent", {"User": "Paulus"}, application_id=SKILL_ID)
+        headers, body = test_pki.signed_request(envelope)  # type: ignore[attr-defined]
+        requests.append(Request(body, headers))
+    return requests
+
+
+def measure_load(n: int = 2000, concurrency: int = 16) -> list[Figure]:
+    """``n`` signed requests at ``concurrency`` through ``serve`` with verification on; count at the fake."""
+    from bench.signature import make_test_pki
+    from tests.fake_pushover import FakePushover
+
+    threads = server_threads()
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, FakePushover() as fake:
+        workdir = Path(tmp)
+        test_pki = make_test_pki(workdir)
+        chain_path = workdir / "chain.pem"
+        chain_path.write_bytes(test_pki.chain_pem)
+        env = _pushover_env(fake.url, workdir)
+        env.update(ALEXA_SKILL_ID=SKILL_ID, ALEXA_VERIFY="1", ALEXA_CA_BUNDLE=str(test_pki.root_path),
+                   BENCH_CHAIN_PEM=str(chain_path))  # fmt: skip
+        argv = bench_server_argv("verified", threads)
+        with ServerProcess(argv, env, workdir / "verified.log", name="verified") as server:
+            run_load(server.port, signed_locate_requests(test_pki, 20), 2)  # warm: chain fetched, pools open
+            requests = signed_locate_requests(test_pki, n)  # signed up front: the client only sends
+            fake.reset_records()
+            result = run_load(server.port, requests, concurrency)
+            received = len(fake.requests_to("messages"))
+            connections = fake.connections
+            log = server.log_text()
+    extra = {
+        "n": n, "concurrency": concurrency, "server_threads": threads, **result.summary(),
+        "statuses": result.statuses, "pushover_connections": connections,
+        "refusals_logged": log.count("refused "),
+    }  # fmt: skip
+    name = f"load {n} signed @ c={concurrency}"
+    return [
+        Figure("load", f"{name}: errors", "count", float(result.errors), goal=("==", 0), extra=extra),
+        Figure("load", f"{name}: notifications", "count", float(received), goal=("==", n)),
+        Figure("load", f"{name}: throughput", "req/s", result.throughput, better="higher"),
+        Figure("load", f"{name}: p50", "ms", result.p50_ms),
+        Figure("load", f"{name}: p99", "ms", result.p99_ms),
+    ]

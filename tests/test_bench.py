@@ -1,0 +1,137 @@
+"""The benchmark harness runs end to end with tiny sizes (no timing assertions: see docs/performance.md)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import __main__ as bench_main
+from bench.coldstart import measure_coldstart
+from bench.connections import measure_connections
+from bench.dispatch import measure_dispatch
+from bench.harness import Figure, format_table, interleave, machine, percentile
+from bench.serving import measure_http, measure_load
+from bench.signature import measure_verify
+
+
+def by_name(figures: list[Figure]) -> dict[str, Figure]:
+    return {f.name: f for f in figures}
+
+
+def assert_measured(figure: Figure) -> None:
+    assert figure.ours is not None and figure.ours > 0
+    if figure.anchor_name:
+        assert figure.anchor is not None and figure.anchor > 0
+        assert figure.ratio == pytest.approx(figure.ours / figure.anchor)
+    assert figure.ok in (True, False, None)
+    json.dumps(figure.as_dict(), default=str)
+
+
+def test_interleave_alternates_and_flips_the_order():
+    order: list[str] = []
+    out = interleave({"a": lambda: order.append("a") or 1, "b": lambda: order.append("b") or 2}, 3)
+    assert order == ["a", "b", "b", "a", "a", "b"]
+    assert out == {"a": [1, 1, 1], "b": [2, 2, 2]}
+
+
+@pytest.mark.parametrize(
+    ("values", "pct", "expected"), [([3, 1, 2], 50, 2), (list(range(1, 101)), 99, 99), ([5], 99, 5)]
+)
+def test_percentile_is_nearest_rank(values, pct, expected):
+    assert percentile(values, pct) == expected
+
+
+@pytest.mark.parametrize(
+    ("figure", "ok"),
+    [
+        (Figure("r", "time", "µs", 1.2, 1.0, "a", ("<=", 1.3)), True),
+        (Figure("r", "time", "µs", 1.4, 1.0, "a", ("<=", 1.3)), False),
+        (Figure("r", "rate", "req/s", 95, 100, "a", (">=", 0.9), better="higher"), True),
+        (Figure("r", "rate", "req/s", 85, 100, "a", (">=", 0.9), better="higher"), False),
+        (Figure("r", "ms", "ms/req", 0.2, goal=("value<", 0.5)), True),
+        (Figure("r", "count", "count", 2.0, goal=("==", 1)), False),
+        (Figure("r", "info", "ms", 3.0), None),
+        (Figure("r", "failed", "-", None, 1.0, "a", ("<=", 1.3)), False),
+    ],
+)
+def test_goals(figure, ok):
+    assert figure.ok is ok
+
+
+def test_table_has_the_machine_and_one_line_per_figure():
+    figures = [Figure("r", "dispatch", "µs/req", 12.0, 10.0, "anchor", ("<=", 1.3))]
+    table = format_table(figures, machine())
+    lines = table.splitlines()
+    assert lines[0].startswith("machine: ") and "CPUs" in lines[0]
+    assert lines[1].split()[:5] == ["row", "ours", "anchor", "ratio", "goal"]
+    assert "1.20x" in lines[2] and lines[2].endswith("yes")
+
+
+def test_dispatch_runs_ours_and_the_anchor_to_the_same_answer():
+    (figure,) = measure_dispatch(n=20, repeats=1)
+    assert_measured(figure)
+    assert len(figure.samples["ours"]) == len(figure.samples["anchor"]) == 1
+    assert (
+        figure.extra["ours_ssml"]
+        == figure.extra["anchor_ssml"]
+        == "<speak>OK, I asked Paulus's phone where it is.</speak>"
+    )
+
+
+def test_verify_fetches_the_chain_once():
+    per_request, absolute = measure_verify(n=20, repeats=1)
+    assert_measured(per_request)
+    assert per_request.extra["chain_fetches"] == 1
+    assert absolute.ours == pytest.approx(per_request.ours / 1000)
+
+
+def test_connections_row_counts_one_keep_alive_connection():
+    (figure,) = measure_connections(n=20)
+    assert figure.ours == 1 and figure.ok
+    assert figure.extra["received"] == 20
+
+
+def test_coldstart_measures_both_environments():
+    figures = by_name(measure_coldstart(repeats=1))
+    assert len(figures) == 6
+    for figure in figures.values():
+        assert_measured(figure)
+    assert figures["cold start on Lambda, peak RSS"].ours < 1024  # MiB: the child's own, not the bench's
+
+
+def test_http_rows_count_every_notification_at_the_fake():
+    figures = measure_http({1: 5, 2: 8}, repeats=1, warmup=2)
+    assert [f.name for f in figures[:4]] == [
+        "HTTP c=1 throughput", "HTTP c=1 p50", "HTTP c=1 p99", "HTTP c=1 throughput vs bare",
+    ]  # fmt: skip
+    assert len(figures) == 8
+    for figure in figures:
+        assert_measured(figure)
+    for head in (figures[0], figures[4]):
+        assert head.extra["errors"] == {"ours": 0, "anchor": 0, "bare": 0}
+        assert head.extra["notifications_match"]
+        (ours_run,) = head.extra["runs"]["ours"]
+        assert ours_run["ok"] == ours_run["notifications"] == head.extra["n"]
+        (bare_run,) = head.extra["runs"]["bare"]
+        assert bare_run["notifications"] == 0
+
+
+def test_load_row_sends_exactly_n_signed_requests():
+    figures = measure_load(n=20, concurrency=4)
+    errors, notifications = figures[0], figures[1]
+    assert errors.ours == 0 and errors.ok
+    assert notifications.ours == 20 and notifications.ok
+    assert errors.extra["statuses"] == {"200": 20}
+    assert errors.extra["refusals_logged"] == 0
+
+
+def test_main_writes_results_json(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert bench_main.main(["--quick", "--only", "connections", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["machine"]["cpus"] >= 1
+    assert [f["row"] for f in data["figures"]] == ["connections"]
+    assert data["figures"][0]["ok"] is True
+    printed = capsys.readouterr().out
+    assert printed.startswith("machine: ") and "Pushover connections" in printed
