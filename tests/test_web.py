@@ -117,7 +117,13 @@ def ca_bundle(tmp_path: Path, pki: Pki) -> str:
 
 
 @pytest.fixture
-def settings(fake_pushover: FakePushover, ca_bundle: str) -> Settings:
+def dry_settings(tmp_path: Path) -> Settings:
+    """Dry run (no credentials), verification off, no skill id; the outbox file in the test's own directory."""
+    return make_settings(intent_map_path=EXAMPLE_MAP, alexa_verify=False, outbox_path=str(tmp_path / "outbox.sqlite3"))
+
+
+@pytest.fixture
+def settings(fake_pushover: FakePushover, ca_bundle: str, dry_settings: Settings) -> Settings:
     """Real sending (to the fake Pushover), verification on, the fixtures' skill id."""
     return make_settings(
         fake_pushover,
@@ -125,15 +131,18 @@ def settings(fake_pushover: FakePushover, ca_bundle: str) -> Settings:
         alexa_skill_id=SKILL_ID,
         alexa_verify=True,
         alexa_ca_bundle=ca_bundle,
+        outbox_path=dry_settings.outbox_path,
     )
 
 
 @pytest.fixture
-def make_app(fetch: Callable[[str], bytes]) -> Iterator[Callable[..., Flask]]:
-    """Build apps; each is closed after the test."""
+def make_app(fetch: Callable[[str], bytes], tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build apps, each with its outbox in the test's directory; each is closed after the test."""
     apps: list[Flask] = []
 
     def make(settings: Settings, **config: Any) -> Flask:
+        if settings.outbox_path == const.DEFAULT_OUTBOX_PATH:
+            settings = settings.with_overrides(outbox_path=str(tmp_path / "outbox.sqlite3"))
         app = create_app({"TESTING": True, "SETTINGS": settings, "FETCH": fetch, **config})
         apps.append(app)
         return app
@@ -559,7 +568,7 @@ def test_healthz_reports_without_secrets(client: FlaskClient, app: Flask, pki: P
         "verification": True,
         "skill_id_set": True,
         "pushover_quota": None,
-        "outbox": None,
+        "outbox": {"depth": 0, "oldest_age_s": None},
     }
     text = response.get_data(as_text=True)
     assert TOKEN not in text and USER not in text and SKILL_ID not in text
@@ -569,8 +578,8 @@ def test_healthz_reports_without_secrets(client: FlaskClient, app: Flask, pki: P
     assert quota["limit"] == 10_000 and quota["remaining"] == 9_999 and quota["reset"] > time.time()
 
 
-def test_healthz_in_dry_run_without_verification(make_app: Callable[..., Flask]) -> None:
-    client = make_app(make_settings(intent_map_path=EXAMPLE_MAP, alexa_verify=False)).test_client()
+def test_healthz_in_dry_run_without_verification(make_app: Callable[..., Flask], dry_settings: Settings) -> None:
+    client = make_app(dry_settings).test_client()
     data = client.get("/healthz").get_json()
     assert (data["dry_run"], data["verification"], data["skill_id_set"]) == (True, False, False)
     assert client.post("/healthz").status_code == 405
@@ -583,16 +592,6 @@ def test_healthz_is_logged_at_debug_only(client: FlaskClient, web_log: pytest.Lo
 
 
 # --------------------------------------------------------------------------- the same answer as simulate
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """main() configures the root logger; put it back for the next test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 SIMULATIONS = {
@@ -611,7 +610,7 @@ def test_endpoint_answers_like_simulate(
     make_app: Callable[..., Flask],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    restore_logging: None,
+    dry_settings: Settings,
     argv: list[str],
     request_args: tuple[str, str | None, dict[str, str] | None],
 ) -> None:
@@ -620,7 +619,7 @@ def test_endpoint_answers_like_simulate(
     main(["simulate", *argv, "--json", "--intent-map", EXAMPLE_MAP])
     simulated = json.loads(capsys.readouterr().out)["response"]
 
-    client = make_app(make_settings(intent_map_path=EXAMPLE_MAP, alexa_verify=False)).test_client()
+    client = make_app(dry_settings).test_client()
     envelope = build_request_envelope(*request_args)
     response = client.post("/alexa", data=encode(envelope), content_type="application/json")
     assert response.status_code == 200
