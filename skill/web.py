@@ -35,8 +35,9 @@ from werkzeug.wrappers import Response
 
 from . import alexa, const
 from .config import Settings, load_settings
-from .errors import ConfigError, InvalidRequestError, VerificationError
+from .errors import ConfigError, InvalidRequestError, OutboxError, VerificationError
 from .intent_map import load_intent_map
+from .outbox import Outbox
 from .service import Service
 from .verify import RequestVerifier
 
@@ -71,8 +72,8 @@ class SkillExtension:
     service: Service
     skill: CustomSkill
     verifier: RequestVerifier
-    #: The durable outbox (skill.outbox) once it is wired in; ``/healthz`` reports None until then.
-    outbox: Any = None
+    #: The durable outbox (skill.outbox): transient failures wait there; its worker runs in ``run_server``.
+    outbox: Outbox | None = None
     #: Called by ``close()`` in reverse order, for whatever a later component opens.
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -115,7 +116,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     except BaseException:
         service.close()
         raise
-    app.extensions["skill"] = SkillExtension(settings, service, alexa.build_skill(service), verifier)
+    outbox = Outbox(settings.outbox_path, service.client, service.credentials_for, max_age_s=settings.outbox_max_age_s)
+    service.outbox = outbox
+    ext = SkillExtension(settings, service, alexa.build_skill(service), verifier, outbox=outbox)
+    ext.closers.append(outbox.close)  # closers run first: the worker stops before the client closes
+    app.extensions["skill"] = ext
     _warn_about_checks(verifier)
     app.before_request(_start_clock)
     app.after_request(_log_request)
@@ -220,8 +225,20 @@ def _healthz() -> ResponseReturnValue:
         pushover_quota=None
         if quota is None
         else {"limit": quota.limit, "remaining": quota.remaining, "reset": quota.reset},
-        outbox=None,
+        outbox=_outbox_health(ext.outbox),
     )
+
+
+def _outbox_health(outbox: Outbox | None) -> dict[str, Any] | None:
+    """How many notifications wait for a retry, and for how long the oldest has waited."""
+    if outbox is None:
+        return None
+    try:
+        depth, oldest = outbox.depth(), outbox.oldest_age_s()
+    except OutboxError:
+        logger.warning("/healthz: the outbox %s cannot be read", outbox.path, exc_info=True)
+        return {"depth": None, "oldest_age_s": None, "error": "the outbox cannot be read"}
+    return {"depth": depth, "oldest_age_s": None if oldest is None else round(oldest, 1)}
 
 
 def _http_error(err: HTTPException) -> ResponseReturnValue:
@@ -420,10 +437,14 @@ def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False)
             if tunnels is not None:
                 public_url = _open_tunnel(tunnels, server.port, verifying=ext.verifier.verify_signature)
             _log_banner(ext, server, public_url)
+            if ext.outbox is not None:
+                ext.outbox.start()
             with _stop_on_signals(server):
                 server.serve()
         finally:
             server.stop()
+            if ext.outbox is not None:
+                ext.outbox.stop()
             if tunnels is not None and public_url is not None:
                 _close_tunnel(tunnels, public_url)
     finally:

@@ -24,6 +24,7 @@ from ask_sdk_core.skill import CustomSkill
 
 from skill import alexa
 from skill.config import Settings
+from skill.errors import OutboxError
 from skill.intent_map import IntentMap, parse_intent_map
 from skill.outbox import Outbox
 from skill.service import Outcome, Service, Status
@@ -427,3 +428,31 @@ def test_the_worker_thread_delivers_while_the_skill_keeps_answering(make_rig: Ca
     rig.outbox.stop()
     assert rig.outbox.depth() == 0
     assert rig.delivered() == ["Please buy pasta."] * 5  # four failures, then exactly one delivery
+
+
+def test_the_web_service_queues_and_healthz_shows_the_outbox(fake_pushover: FakePushover, tmp_path: Path) -> None:
+    from skill.web import create_app, skill_of
+
+    intents = tmp_path / "intents.yaml"
+    intents.write_text(INTENTS, encoding="utf-8")
+    settings = Settings(
+        intent_map_path=str(intents), pushover_token=TOKEN, pushover_user=USER, pushover_api_url=fake_pushover.url,
+        alexa_verify=False, outbox_path=str(tmp_path / "web.sqlite3"), connect_timeout_s=1.0, read_timeout_s=1.0,
+    )  # fmt: skip
+    app = create_app({"TESTING": True, "SETTINGS": settings})
+    ext = skill_of(app)
+    try:
+        assert ext.service.outbox is ext.outbox
+        client = app.test_client()
+        assert client.get("/healthz").get_json()["outbox"] == {"depth": 0, "oldest_age_s": None}
+        fake_pushover.down()
+        envelope = alexa.build_request_envelope("IntentRequest", "ShoppingIntent", {"Item": "figs"})
+        response = client.post("/alexa", json=envelope)
+        assert KEEP_TRYING in response.get_json()["response"]["outputSpeech"]["ssml"]
+        health = client.get("/healthz").get_json()["outbox"]
+        assert health["depth"] == 1 and 0 <= health["oldest_age_s"] < 60
+    finally:
+        ext.close()
+    assert ext.outbox is not None
+    with pytest.raises(OutboxError, match="closed"):  # closed with the app
+        ext.outbox.depth()
