@@ -187,6 +187,10 @@ class PushoverClient:
         """Send one message; raises a :class:`~skill.errors.PushoverError` on any failure."""
         if message.priority == const.EMERGENCY_PRIORITY and (message.retry is None or message.expire is None):
             raise PermanentError("an emergency (priority 2) message needs both retry and expire")
+        keys = [key for key in credentials.user.split(",") if key.strip()]
+        if len(keys) > const.MAX_USER_KEYS:
+            text = f"a message can go to at most {const.MAX_USER_KEYS} user keys, not {len(keys)}"
+            raise PermanentError(text, errors=[text])
         form = {**message.to_form(), "token": credentials.token, "user": credentials.user}
         files = None
         if message.attachment is not None:
@@ -270,7 +274,16 @@ class PushoverClient:
                 entry = self._device_cache.get(_cache_key(credentials))
             if entry is not None and self._clock() - entry[0] < const.DEVICE_CACHE_TTL_S:
                 return entry[1], False
-        return tuple(self.validate(credentials)), True
+        keys = [key.strip() for key in credentials.user.split(",") if key.strip()]
+        if len(keys) <= 1:
+            return tuple(self.validate(credentials)), True
+        # users/validate.json takes one key: ask for each, and cache what they have together.
+        merged: dict[str, None] = {}
+        for key in keys:
+            merged.update(dict.fromkeys(self.validate(Credentials(credentials.token, key))))
+        with self._lock:
+            self._device_cache[_cache_key(credentials)] = (self._clock(), tuple(merged))
+        return tuple(merged), True
 
     def _call(
         self,

@@ -319,6 +319,8 @@ class Service:
             return self._queue(intent, delivery, err, validate_devices=item.validate_devices)
         else:
             delivery.request_id, delivery.receipt = result.request_id, result.receipt
+            if result.receipt:
+                logger.info("intent %s: alert sent: receipt %s, tags %s", intent, result.receipt, message.tags)
             if attachment_error:
                 delivery.status = Status.ATTACHMENT_DROPPED
         return delivery
