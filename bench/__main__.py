@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     log(machine_line(info))
+    load = info.get("loadavg_at_start")
+    if load and info["cpus"] and load[0] > 0.5 * info["cpus"]:
+        log(f"note: the machine is busy (load average {load[0]:.1f} on {info['cpus']} CPUs): figures will be noisy")
     started = time.perf_counter()
     figures, failures = run_rows(rows, quick=args.quick, log=log)
     total = time.perf_counter() - started

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import itertools
+import json
 import os
 import re
 import subprocess
@@ -178,10 +179,78 @@ class ServerProcess:
             self._log = None
         return code
 
+    def cpu_s(self) -> float | None:
+        """CPU seconds (user + system) the server process has used so far; None where /proc is missing."""
+        if self._proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class FakeProcess:
+    """bench/fake_server.py: the fake Pushover in its own process."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self._proc: subprocess.Popen[str] | None = None
+
+    def start(self, timeout_s: float = 30.0) -> FakeProcess:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.fake_server"], cwd=ROOT, env=server_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.url = self._ask(None)["url"]
+        return self
+
+    def _ask(self, command: str | None) -> dict:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("the fake Pushover process is not running")
+        if command is not None:
+            proc.stdin.write(command + "\n")
+            proc.stdin.flush()
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the fake Pushover process exited")
+        answer: dict = json.loads(line)
+        return answer
+
+    def reset(self) -> None:
+        """Forget the requests and connections counted so far."""
+        self._ask("reset")
+
+    def stats(self) -> dict[str, int]:
+        """``{"messages", "requests", "connections"}`` since the last reset."""
+        return self._ask("stats")
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()  # end of input stops it
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+    def __enter__(self) -> FakeProcess:
         return self.start()
 
     def __exit__(

@@ -1,9 +1,12 @@
-"""A server process for the HTTP rows: ``python -m bench.server KIND --threads N``.
+"""A server process for the HTTP rows and profiles: ``python -m bench.server KIND --threads N [--profile PATH]``.
 
-KIND is ``anchor`` or ``bare`` (bench/anchor_flask.py on waitress), or ``verified``: our
-``create_app()`` on our ``WebServer``, as ``serve`` builds them, with the verifier's certificate
-fetch answered from ``BENCH_CHAIN_PEM`` (a file) instead of Amazon's S3. (Ours *without*
-verification is the real ``python -m skill serve --no-verify``.)
+KIND is ``anchor`` or ``bare`` (bench/anchor_flask.py on plain waitress), or ``ours``: our
+``create_app()`` on our ``WebServer``, as ``serve`` builds them from the environment, except
+that with ``BENCH_CHAIN_PEM`` set the verifier's certificate fetch reads that file instead of
+Amazon's S3. (The HTTP row runs the real ``python -m skill serve --no-verify`` instead.)
+
+``--profile PATH`` runs every request under cProfile (one profiler per worker thread, wall
+clock) and writes the merged stats to PATH when the server stops.
 
 Prints ``serving http://HOST:PORT`` to stderr once it listens; stops on SIGTERM or SIGINT.
 """
@@ -11,15 +14,52 @@ Prints ``serving http://HOST:PORT`` to stderr once it listens; stops on SIGTERM 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import logging
 import os
+import pstats
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def _serve_waitress(app: object, threads: int) -> int:
+class ProfiledApp:
+    """WSGI middleware: each worker thread profiles the requests it serves."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self.local = threading.local()
+        self.profiles: list[cProfile.Profile] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        profile = getattr(self.local, "profile", None)
+        if profile is None:
+            profile = self.local.profile = cProfile.Profile()
+            with self.lock:
+                self.profiles.append(profile)
+        profile.enable()
+        try:
+            return list(self.app(environ, start_response))  # the body is built inside the profile
+        finally:
+            profile.disable()
+
+    def dump(self, path: str) -> None:
+        with self.lock:
+            profiles = list(self.profiles)
+        if profiles:
+            stats = pstats.Stats(profiles[0])
+            for profile in profiles[1:]:
+                stats.add(profile)
+            stats.dump_stats(path)
+
+
+def _serve_waitress(app: Any, threads: int) -> None:
     import waitress
 
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
@@ -27,7 +67,7 @@ def _serve_waitress(app: object, threads: int) -> int:
 
     def stop(signum: int, frame: object) -> None:
         stopping.set()
-        server.close()  # ends run() once the connections are gone; the process exits right after
+        server.close()  # run() returns once the last connection is gone
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
@@ -37,38 +77,63 @@ def _serve_waitress(app: object, threads: int) -> int:
     except (OSError, ValueError):
         if not stopping.is_set():
             raise
-    return 0
 
 
-def _serve_verified(threads: int) -> int:
+def _serve_ours(wrap: Callable[[WSGIApp], WSGIApp], threads: int) -> None:
     from skill.config import load_settings
     from skill.logs import configure_logging
     from skill.web import WebServer, create_app, skill_of
 
     settings = load_settings()
     configure_logging(settings.log_format, level=logging.INFO, secrets=(settings.pushover_token,))
-    chain = Path(os.environ["BENCH_CHAIN_PEM"]).read_bytes()
-    app = create_app({"SETTINGS": settings, "FETCH": lambda url: chain})
-    with WebServer(app, host="127.0.0.1", port=0, threads=threads) as server:
-        signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.stop).start())
-        signal.signal(signal.SIGINT, lambda signum, frame: threading.Thread(target=server.stop).start())
-        print(f"serving {server.url}", file=sys.stderr, flush=True)
-        server.serve()
-    skill_of(app).close()
-    return 0
+    config: dict[str, Any] = {"SETTINGS": settings}
+    if os.environ.get("BENCH_CHAIN_PEM"):
+        chain = Path(os.environ["BENCH_CHAIN_PEM"]).read_bytes()
+        config["FETCH"] = lambda url: chain
+    app = create_app(config)
+    app.wsgi_app = wrap(app.wsgi_app)  # type: ignore[method-assign]
+    try:
+        with WebServer(app, host="127.0.0.1", port=0, threads=threads) as server:
+
+            def stop(signum: int, frame: object) -> None:
+                threading.Thread(target=server.stop).start()  # stop() waits; a signal handler must not
+
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, stop)
+            print(f"serving {server.url}", file=sys.stderr, flush=True)
+            server.serve()
+    finally:
+        skill_of(app).close()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.server")
-    parser.add_argument("kind", choices=["anchor", "bare", "verified"])
+    parser.add_argument("kind", choices=["ours", "anchor", "bare"])
     parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--profile", metavar="PATH", help="write merged cProfile stats here on stop")
     args = parser.parse_args(argv)
-    if args.kind == "verified":
-        return _serve_verified(args.threads)
-    from bench.anchor_flask import create_anchor_app, create_bare_app
+    profiled: ProfiledApp | None = None
 
-    app = create_anchor_app() if args.kind == "anchor" else create_bare_app()
-    return _serve_waitress(app, args.threads)
+    def wrap(app: WSGIApp) -> WSGIApp:
+        nonlocal profiled
+        if args.profile:
+            profiled = ProfiledApp(app)
+            return profiled
+        return app
+
+    try:
+        if args.kind == "ours":
+            _serve_ours(wrap, args.threads)
+        else:
+            from bench.anchor_flask import create_anchor_app, create_bare_app
+
+            app = create_anchor_app() if args.kind == "anchor" else create_bare_app()
+            app.wsgi_app = wrap(app.wsgi_app)  # type: ignore[method-assign]
+            _serve_waitress(app, args.threads)
+    finally:
+        if profiled is not None:
+            profiled.dump(args.profile)
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,11 +8,21 @@ import json
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.dispatch import EXAMPLE_MAP
 from bench.harness import Figure, interleave, median
-from bench.load import LoadResult, Request, ServerProcess, bench_server_argv, ours_argv, run_load, server_env
+from bench.load import (
+    FakeProcess,
+    LoadResult,
+    Request,
+    ServerProcess,
+    bench_server_argv,
+    ours_argv,
+    run_load,
+    server_env,
+)
 
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 
@@ -64,23 +74,35 @@ def http_servers(fake_url: str, workdir: Path, threads: int) -> Iterator[dict[st
             server.stop()
 
 
-def _run_counted(fake: object, port: int, requests: Sequence[Request], concurrency: int) -> tuple[LoadResult, int]:
-    """One load run, and how many notifications the fake received during it."""
-    fake.reset_records()  # type: ignore[attr-defined]
-    result = run_load(port, requests, concurrency)
-    return result, len(fake.requests_to("messages"))  # type: ignore[attr-defined]
+@dataclass
+class Run:
+    """One load run against one server: what the client saw, what the fake got, what the server burnt."""
+
+    result: LoadResult
+    notifications: int
+    server_cpu_ms_per_req: float | None
+
+
+def _run_counted(fake: FakeProcess, server: ServerProcess, requests: Sequence[Request], concurrency: int) -> Run:
+    """One load run, how many notifications the fake received during it, and the server's CPU per request."""
+    fake.reset()
+    cpu_before = server.cpu_s()
+    result = run_load(server.port, requests, concurrency)
+    cpu_after = server.cpu_s()
+    cpu = None
+    if cpu_before is not None and cpu_after is not None and result.ok:
+        cpu = (cpu_after - cpu_before) / result.ok * 1000
+    return Run(result, fake.stats()["messages"], cpu)
 
 
 def measure_http(n_by_concurrency: dict[int, int] | None = None, repeats: int = 5, warmup: int = 50) -> list[Figure]:
     """Throughput and p50/p99 of ours, anchor (a) and bare (b) at each concurrency, interleaved."""
-    from tests.fake_pushover import FakePushover
-
     n_by_concurrency = n_by_concurrency or {1: 300, 8: 600}
     threads = server_threads()
     figures: list[Figure] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-http-") as tmp,
-        FakePushover() as fake,
+        FakeProcess() as fake,
         http_servers(fake.url, Path(tmp), threads) as servers,
     ):
         for server in servers.values():  # first requests import lazily and open the Pushover connection
@@ -88,7 +110,7 @@ def measure_http(n_by_concurrency: dict[int, int] | None = None, repeats: int = 
         for concurrency, n in n_by_concurrency.items():
             requests = locate_requests(n)
             measures = {
-                name: functools.partial(_run_counted, fake, server.port, requests, concurrency)
+                name: functools.partial(_run_counted, fake, server, requests, concurrency)
                 for name, server in servers.items()
             }
             figures.extend(_http_figures(interleave(measures, repeats), concurrency, n, repeats, threads))
@@ -98,25 +120,28 @@ def measure_http(n_by_concurrency: dict[int, int] | None = None, repeats: int = 
     return figures
 
 
-def _http_figures(
-    runs: dict[str, list[tuple[LoadResult, int]]], concurrency: int, n: int, repeats: int, threads: int
-) -> list[Figure]:
+def _http_figures(runs: dict[str, list[Run]], concurrency: int, n: int, repeats: int, threads: int) -> list[Figure]:
     def series(name: str, attr: str) -> list[float]:
-        return [float(getattr(result, attr)) for result, _ in runs[name]]
+        return [float(getattr(run.result, attr)) for run in runs[name]]
 
     extra = {
         "n": n, "concurrency": concurrency, "repeats": repeats, "server_threads": threads,
-        "runs": {name: [dict(r.summary(), notifications=count) for r, count in runs[name]] for name in runs},
-        "errors": {name: sum(r.errors for r, _ in runs[name]) for name in runs},
-        "notifications_match": all(count == r.ok for name in ("ours", "anchor") for r, count in runs[name]),
+        "runs": {
+            name: [dict(r.result.summary(), notifications=r.notifications, server_cpu_ms=r.server_cpu_ms_per_req)
+                   for r in runs[name]]
+            for name in runs
+        },
+        "errors": {name: sum(r.result.errors for r in runs[name]) for name in runs},
+        "notifications_match": all(r.notifications == r.result.ok for name in ("ours", "anchor") for r in runs[name]),
     }  # fmt: skip
     anchor_a = "bench/anchor_flask.py (a): Flask + ask-sdk-core + requests.Session, same waitress threads"
     anchor_b = "bench/anchor_flask.py (b): bare Flask route, canned response"
     tp = {name: series(name, "throughput") for name in runs}
     p50 = {name: series(name, "p50_ms") for name in runs}
     p99 = {name: series(name, "p99_ms") for name in runs}
+    cpu = {name: [r.server_cpu_ms_per_req for r in runs[name] if r.server_cpu_ms_per_req is not None] for name in runs}
     c = f"c={concurrency}"
-    return [
+    figures = [
         Figure("http", f"HTTP {c} throughput", "req/s", median(tp["ours"]), median(tp["anchor"]), anchor_a,
                (">=", 0.9), better="higher", samples={"ours": tp["ours"], "anchor": tp["anchor"]}, extra=extra),
         Figure("http", f"HTTP {c} p50", "ms", median(p50["ours"]), median(p50["anchor"]), anchor_a,
@@ -127,6 +152,12 @@ def _http_figures(
                better="higher", samples={"ours": tp["ours"], "bare": tp["bare"]},
                extra={"bare_p50_ms": median(p50["bare"]), "bare_p99_ms": median(p99["bare"])}),
     ]  # fmt: skip
+    if cpu["ours"] and cpu["anchor"]:
+        figures.append(
+            Figure("http", f"HTTP {c} server CPU", "ms/req", median(cpu["ours"]), median(cpu["anchor"]), anchor_a,
+                   samples=cpu, extra={"bare": median(cpu["bare"]) if cpu["bare"] else None})
+        )  # fmt: skip
+    return figures
 
 
 def signed_locate_requests(test_pki: object, n: int) -> list[Request]:
@@ -144,10 +175,9 @@ def signed_locate_requests(test_pki: object, n: int) -> list[Request]:
 def measure_load(n: int = 2000, concurrency: int = 16) -> list[Figure]:
     """``n`` signed requests at ``concurrency`` through ``serve`` with verification on; count at the fake."""
     from bench.signature import make_test_pki
-    from tests.fake_pushover import FakePushover
 
     threads = server_threads()
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, FakePushover() as fake:
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, FakeProcess() as fake:
         workdir = Path(tmp)
         test_pki = make_test_pki(workdir)
         chain_path = workdir / "chain.pem"
@@ -155,14 +185,14 @@ def measure_load(n: int = 2000, concurrency: int = 16) -> list[Figure]:
         env = _pushover_env(fake.url, workdir)
         env.update(ALEXA_SKILL_ID=SKILL_ID, ALEXA_VERIFY="1", ALEXA_CA_BUNDLE=str(test_pki.root_path),
                    BENCH_CHAIN_PEM=str(chain_path))  # fmt: skip
-        argv = bench_server_argv("verified", threads)
-        with ServerProcess(argv, env, workdir / "verified.log", name="verified") as server:
+        argv = bench_server_argv("ours", threads)
+        with ServerProcess(argv, env, workdir / "verified.log", name="ours-verified") as server:
             run_load(server.port, signed_locate_requests(test_pki, 20), 2)  # warm: chain fetched, pools open
             requests = signed_locate_requests(test_pki, n)  # signed up front: the client only sends
-            fake.reset_records()
+            fake.reset()
             result = run_load(server.port, requests, concurrency)
-            received = len(fake.requests_to("messages"))
-            connections = fake.connections
+            stats = fake.stats()
+            received, connections = stats["messages"], stats["connections"]
             log = server.log_text()
     extra = {
         "n": n, "concurrency": concurrency, "server_threads": threads, **result.summary(),

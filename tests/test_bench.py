@@ -105,10 +105,10 @@ def test_http_rows_count_every_notification_at_the_fake():
     assert [f.name for f in figures[:4]] == [
         "HTTP c=1 throughput", "HTTP c=1 p50", "HTTP c=1 p99", "HTTP c=1 throughput vs bare",
     ]  # fmt: skip
-    assert len(figures) == 8
+    assert len(figures) in (8, 10)  # with the server-CPU lines where /proc exists
     for figure in figures:
         assert_measured(figure)
-    for head in (figures[0], figures[4]):
+    for head in (f for f in figures if f.name.endswith("throughput")):
         assert head.extra["errors"] == {"ours": 0, "anchor": 0, "bare": 0}
         assert head.extra["notifications_match"]
         (ours_run,) = head.extra["runs"]["ours"]
