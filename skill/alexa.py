@@ -248,6 +248,11 @@ class Result:
     intent: str | None = None
     elapsed_ms: float = 0.0
 
+    @property
+    def outbox(self) -> str:
+        """``queued`` when a notification of this request waits in the outbox for a retry, else ``-``."""
+        return "queued" if any(d.outbox_id for o in self.outcomes for d in o.deliveries) else "-"
+
 
 def parse_envelope(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     """The envelope as a dict, after checking it has the shape of an Alexa request."""
@@ -314,7 +319,7 @@ def invoke(skill: CustomSkill, envelope: Mapping[str, Any], *, log: bool = True)
         result.elapsed_ms,
         extra={
             "request_type": request_type, "intent": intent, "outcome": status, "pushover_request": ids,
-            "ms": round(result.elapsed_ms, 1), "request_id": request.get("requestId"),
+            "ms": round(result.elapsed_ms, 1), "request_id": request.get("requestId"), "outbox": result.outbox,
         },
     )  # fmt: skip
     return result

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterable
+from typing import TextIO
 
 #: Attributes every LogRecord has; anything else came in through ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -52,10 +53,14 @@ class RedactSecrets(logging.Filter):
 
 
 def configure_logging(
-    log_format: str = "text", *, level: int = logging.INFO, secrets: Iterable[str | None] = ()
+    log_format: str = "text",
+    *,
+    level: int = logging.INFO,
+    secrets: Iterable[str | None] = (),
+    stream: TextIO | None = None,
 ) -> None:
-    """Set up the root logger once for a command-line run or the server."""
-    handler = logging.StreamHandler()
+    """Set up the root logger once for a command-line run or the server (``stream``: default stderr)."""
+    handler = logging.StreamHandler(stream)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -253,7 +253,9 @@ class Service:
         try:
             rendered = [render_notification(n, context, locale, intent_name=name) for n in spec.notifications]
         except RenderError as err:
-            logger.warning("intent %s: cannot render: %s", name, err)
+            # The reason may quote what was said (a device name, a number): slot values stay at DEBUG.
+            logger.warning("intent %s: cannot render the notification", name)
+            logger.debug("intent %s: cannot render: %s", name, err)
             return Outcome(name, Status.RENDER_FAILED, phrase(locale, "render_failed", reason=_escape(str(err))))
         return self._deliver(spec, rendered, context, locale)
 
@@ -277,7 +279,7 @@ class Service:
                 try:
                     devices = self.client.resolve_devices(creds, item.message.devices)
                 except UnknownDeviceError as err:
-                    logger.info("intent %s: unknown device %r; nothing sent", name, err.device)
+                    logger.debug("intent %s: unknown device %r; nothing sent", name, err.device)
                     return self._unknown_device(name, err, locale)
                 except TransientError as err:
                     logger.warning("intent %s: cannot check devices: %s", name, err)
@@ -303,7 +305,7 @@ class Service:
                             attachment_error=attachment_error)  # fmt: skip
         if self.dry_run or creds is None:
             delivery.status = Status.DRY_RUN
-            logger.info("dry run: would send %s", _describe(message))
+            logger.debug("dry run: would send %s", _describe(message))
             return delivery
         if item.validate_devices and self.outbox is not None:
             # Devices could not be checked (Pushover unreachable): the outbox checks them before it sends.
@@ -410,7 +412,7 @@ class Service:
         if creds is None or self.dry_run:
             if not self.dry_run:
                 return Outcome(spec.name, Status.NOT_CONFIGURED, phrase(locale, "not_configured"))
-            logger.info("dry run: would cancel alerts tagged %r", tag)
+            logger.debug("dry run: would cancel alerts tagged %r", tag)
             count = 0
         else:
             try:

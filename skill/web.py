@@ -281,6 +281,7 @@ def _log_request(response: Response) -> Response:
         outcome = ",".join(str(o.status) for o in result.outcomes) or "-"
         ids = ",".join(i for o in result.outcomes for i in o.request_ids) or "-"
         extra.update(request_type=result.request_type, intent=result.intent, outcome=outcome, pushover_request=ids)
+        extra["outbox"] = result.outbox
         extra["skill_ms"] = round(result.elapsed_ms, 1)
         logger.info(
             "%s %s %d %s %s -> %s pushover=%s %.0f ms",
