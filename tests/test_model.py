@@ -122,7 +122,7 @@ def test_example_model_shape():
     (device_type,) = language["types"]
     assert device_type["values"][1] == {
         "id": "pixel3",
-        "name": {"value": "pixel3", "synonyms": ["pixel three", "pixel 3"]},
+        "name": {"value": "pixel3", "synonyms": ["pixel three"]},
     }
     assert model["dialog"]["delegationStrategy"] == "SKILL_RESPONSE"
     assert [i["name"] for i in model["dialog"]["intents"]] == ["LocateIntent", "EmergencyIntent", "MessageDeviceIntent"]
