@@ -504,7 +504,10 @@ def _stop_on_signals(server: WebServer) -> Iterator[None]:
 
 def _stop_after(server: WebServer, signum: int) -> None:
     logger.info("%s received: stopping", signal.Signals(signum).name)
-    server.stop()
+    try:
+        server.stop()
+    except Exception:  # logged here: a thread's exception would otherwise go to bare stderr
+        logger.error("could not stop the server cleanly", exc_info=True)
 
 
 # --------------------------------------------------------------------------- ngrok (optional)
