@@ -1,0 +1,350 @@
+"""AWS Lambda entry point: ``skill.lambda_function.handler`` (template.yaml, docs/deploy.md).
+
+The event is the Alexa request envelope and the return value the response envelope, made by
+the same skill object the web service and ``simulate`` use (``alexa.parse_envelope`` and
+``alexa.invoke``).
+
+Everything is built once per execution environment: settings, the Pushover credentials (from
+the environment, a Secrets Manager secret or SSM parameters; boto3 is imported only when one is
+named), the intent map bundled beside the package, its compiled templates and one HTTP session.
+On Lambda the build runs while this module is imported, in the INIT phase, which Lambda runs
+with a full vCPU whatever the memory size and, with provisioned concurrency, before any request
+arrives. Anywhere else, importing stays light and the first call builds.
+
+Decisions:
+
+- A request for another skill (``ALEXA_SKILL_ID``) or a payload that is not an Alexa request
+  raises: Lambda records a function error, Alexa says its own error message, nothing is sent. The
+  AlexaSkill trigger's ``EventSourceToken`` already keeps other skills out; this is the second
+  lock, and the one that holds when the function is invoked some other way.
+- A missing credential or a secret that cannot be read is heard as "this skill is not set up
+  yet", and the log names the variable, secret or parameter. A broken intent map or environment
+  value is heard as "something went wrong" and logged with its position. Only a failed read is
+  tried again (after ``CREDENTIAL_RETRY_S``): the environment and the bundle cannot change during
+  the life of an execution environment.
+- No outbox: nothing runs between invocations, so a transient Pushover failure is heard as
+  "not sent, try again later".
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from . import const
+from .config import load_settings
+from .errors import ConfigError
+from .logs import RedactSecrets
+from .phrases import phrase
+from .verify import check_application_id
+
+if TYPE_CHECKING:
+    from ask_sdk_core.skill import CustomSkill
+
+    from .service import Service
+
+logger = logging.getLogger(__name__)
+
+#: A Secrets Manager secret (name or ARN) holding ``{"token": …, "user": …}``.
+SECRET_ID_VAR: Final = "PUSHOVER_SECRET_ID"  # noqa: S105 (the variable that names it)
+#: SSM parameters (SecureString) holding one credential each.
+PARAMETER_VARS: Final = {"PUSHOVER_TOKEN": "PUSHOVER_TOKEN_PARAMETER", "PUSHOVER_USER": "PUSHOVER_USER_PARAMETER"}
+#: Short key names accepted in the secret, for the variables they stand for.
+SECRET_ALIASES: Final = {"token": "PUSHOVER_TOKEN", "user": "PUSHOVER_USER"}
+#: ``1`` renders and logs notifications without sending them.
+DRY_RUN_VAR: Final = "DRY_RUN"
+#: A secret or parameter that could not be read is read again on the first request after this.
+CREDENTIAL_RETRY_S: Final = 60.0
+#: Reads at cold start must leave most of the function's 7 s to the request itself.
+AWS_CONNECT_TIMEOUT_S: Final = 1.0
+AWS_READ_TIMEOUT_S: Final = 2.0
+AWS_MAX_ATTEMPTS: Final = 2
+
+_ENV_NAME_RE: Final = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_MAX_REASON_CHARS: Final = 300
+
+
+def create_aws_client(service_name: str) -> Any:
+    """A boto3 client with short timeouts (boto3 ships with the Lambda runtime and is not a requirement)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=AWS_CONNECT_TIMEOUT_S,
+        read_timeout=AWS_READ_TIMEOUT_S,
+        retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
+    )
+    return boto3.client(service_name, config=config)
+
+
+#: Makes the Secrets Manager and SSM clients; tests put a stand-in here.
+client_factory: Callable[[str], Any] = create_aws_client
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+class CredentialReadError(Exception):
+    """A secret or parameter could not be read; the message is safe to log (it holds no value)."""
+
+
+@dataclass
+class CredentialLookup:
+    """Credentials read from AWS, as the environment variables they stand for."""
+
+    values: dict[str, str] = field(default_factory=dict, repr=False)
+    sources: dict[str, str] = field(default_factory=dict)
+    #: True when a named secret or parameter could not be read.
+    failed: bool = False
+
+
+def read_credentials(environ: Mapping[str, str], factory: Callable[[str], Any]) -> CredentialLookup:
+    """Read the secret named by ``PUSHOVER_SECRET_ID`` and the SSM parameters named by ``*_PARAMETER``.
+
+    Each credential comes from the first source that has it: the secret, then its parameter, then
+    the plain environment variable (which the caller keeps). A failure is logged with its reason.
+    """
+    lookup = CredentialLookup()
+    secret_id = environ.get(SECRET_ID_VAR, "").strip()
+    if secret_id:
+        try:
+            values = _read_secret(factory("secretsmanager"), secret_id)
+        except CredentialReadError as err:
+            logger.error("cannot read the secret %s=%s: %s", SECRET_ID_VAR, secret_id, err)
+            lookup.failed = True
+        else:
+            lookup.values.update(values)
+            lookup.sources.update(dict.fromkeys(values, f"secret {secret_id}"))
+            for alias, var in SECRET_ALIASES.items():
+                if var not in values and not environ.get(PARAMETER_VARS[var], "").strip():
+                    logger.warning("the secret %s has no %r key (nor %s)", secret_id, alias, var)
+    ssm = None
+    for var, parameter_var in PARAMETER_VARS.items():
+        name = environ.get(parameter_var, "").strip()
+        if not name or var in lookup.values:
+            continue
+        try:
+            ssm = ssm or factory("ssm")
+            lookup.values[var] = _read_parameter(ssm, name)
+        except CredentialReadError as err:
+            logger.error("cannot read the parameter %s=%s: %s", parameter_var, name, err)
+            lookup.failed = True
+        else:
+            lookup.sources[var] = f"parameter {name}"
+    return lookup
+
+
+def _read_secret(client: Any, secret_id: str) -> dict[str, str]:
+    try:
+        answer = client.get_secret_value(SecretId=secret_id)
+    except Exception as err:  # botocore's errors, and any stand-in's
+        raise CredentialReadError(_reason(err)) from err
+    text = answer.get("SecretString")
+    if not isinstance(text, str):
+        raise CredentialReadError("the secret has no SecretString (binary secrets are not read)")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise CredentialReadError('the secret is not a JSON object like {"token": "…", "user": "…"}')
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        name = SECRET_ALIASES.get(key, key)
+        if not isinstance(value, str) or not _ENV_NAME_RE.match(name):
+            logger.warning("the secret %s: key %r ignored (keys are token, user or variable names; values text)",
+                           secret_id, key)  # fmt: skip
+        elif value.strip():
+            values[name] = value.strip()
+    return values
+
+
+def _read_parameter(client: Any, name: str) -> str:
+    try:
+        answer = client.get_parameter(Name=name, WithDecryption=True)
+        value = answer["Parameter"]["Value"]
+    except Exception as err:  # botocore's errors, a malformed answer
+        raise CredentialReadError(_reason(err)) from err
+    if not isinstance(value, str) or not value.strip():
+        raise CredentialReadError("the parameter is empty")
+    return value.strip()
+
+
+def _reason(err: Exception) -> str:
+    """botocore's message names the error code, the operation and the resource; never a value."""
+    text = " ".join(f"{type(err).__name__}: {err}".split())
+    return text if len(text) <= _MAX_REASON_CHARS else text[:_MAX_REASON_CHARS] + "…"
+
+
+# --------------------------------------------------------------------------- the cold start
+
+
+@dataclass
+class Runtime:
+    """What one execution environment builds once: the skill, or the reason it cannot run."""
+
+    skill: CustomSkill | None
+    skill_id: str | None
+    service: Service | None = None
+    #: Why the skill cannot run (``skill`` is None); logged on every request.
+    problem: str | None = None
+    #: ``time.monotonic()`` after which a failed credential read is tried again.
+    rebuild_after: float | None = None
+
+    def stale(self) -> bool:
+        """True when a credential read failed and its retry time has come."""
+        return self.rebuild_after is not None and time.monotonic() >= self.rebuild_after
+
+    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """One envelope through the skill; raises for another skill id or a non-Alexa payload."""
+        from .alexa import invoke, parse_envelope  # built already; importing here keeps this module light
+
+        envelope = parse_envelope(event)
+        check_application_id(envelope, self.skill_id)
+        if self.skill is None:
+            logger.error("cannot run: %s", self.problem)
+            return broken_response(envelope)
+        return invoke(self.skill, envelope).response
+
+    def close(self) -> None:
+        """Release the HTTP sessions."""
+        if self.service is not None:
+            self.service.close()
+
+
+def default_intent_map() -> str:
+    """``intents.yaml`` beside the package (the root of the Lambda bundle), else in the working directory."""
+    bundled = Path(__file__).resolve().parent.parent / const.DEFAULT_INTENT_MAP
+    here = Path.cwd() / const.DEFAULT_INTENT_MAP
+    return str(here if not bundled.is_file() and here.is_file() else bundled)
+
+
+def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable[[str], Any] | None = None) -> Runtime:
+    """Build the skill from the environment; a configuration problem is logged and heard, never raised."""
+    start = time.perf_counter()
+    from .alexa import build_skill  # the heavy half (ASK SDK, Jinja, YAML, requests) loads here
+    from .intent_map import load_intent_map
+    from .service import Service
+
+    env = dict(os.environ if environ is None else environ)
+    skill_id = env.get("ALEXA_SKILL_ID", "").strip() or None
+    if skill_id is None:
+        logger.warning("ALEXA_SKILL_ID is not set: requests for any skill id are accepted")
+    lookup = read_credentials(env, factory or client_factory)
+    try:
+        settings = load_settings(
+            {**env, **lookup.values},
+            intent_map_path=env.get("INTENT_MAP", "").strip() or default_intent_map(),
+            dry_run=_flag(env, DRY_RUN_VAR),
+        )
+        _protect_logs(env, [*lookup.values.values(), settings.pushover_token, settings.pushover_user])
+        imap = load_intent_map(settings.intent_map_path)
+    except ConfigError as err:
+        for problem in err.problems:
+            logger.error("cannot run: %s", problem)
+        return Runtime(None, skill_id, problem=str(err.problems[0]))
+    service = Service(imap, settings, outbox=None)
+    missing = settings.missing_credentials
+    if missing and not settings.dry_run:
+        logger.error(
+            "not configured: %s missing; set %s, or name a secret in %s",
+            " and ".join(missing), " and ".join(f"{v} or {PARAMETER_VARS[v]}" for v in missing), SECRET_ID_VAR,
+        )  # fmt: skip
+    logger.info(
+        "cold start: %d intents from %s; %s; dry run %s; built in %.0f ms",
+        len(imap.intents), imap.path,
+        ", ".join(f"{v} {'missing' if v in missing else 'from ' + lookup.sources.get(v, 'environment')}"
+                  for v in PARAMETER_VARS),
+        "on" if settings.dry_run else "off", (time.perf_counter() - start) * 1000,
+    )  # fmt: skip
+    retry = time.monotonic() + CREDENTIAL_RETRY_S if lookup.failed else None
+    return Runtime(build_skill(service), skill_id, service, rebuild_after=retry)
+
+
+def broken_response(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """The answer when the skill could not be built: "something went wrong" (nothing for SessionEndedRequest)."""
+    request = envelope["request"]
+    if request["type"] == "SessionEndedRequest":
+        return {"version": "1.0", "response": {}}
+    speech = html.escape(phrase(request.get("locale"), "error"), quote=False)
+    return {
+        "version": "1.0",
+        "response": {"outputSpeech": {"type": "SSML", "ssml": f"<speak>{speech}</speak>"}, "shouldEndSession": True},
+    }
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise ConfigError(f"{name} must be 0 or 1, not {env[name]!r}")
+
+
+_redaction: RedactSecrets | None = None
+
+
+def _protect_logs(env: Mapping[str, str], secrets: list[str | None]) -> None:
+    """On Lambda: INFO lines shown, and secrets redacted by the runtime's own log handler."""
+    global _redaction
+    if not env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return  # the CLI and the web service set up logging themselves (skill.logs)
+    root = logging.getLogger()
+    if not env.get("AWS_LAMBDA_LOG_LEVEL"):  # set by the function's LoggingConfig (template.yaml)
+        root.setLevel(logging.INFO)
+    redaction = RedactSecrets(secrets)
+    for handler in root.handlers:
+        if _redaction is not None:
+            handler.removeFilter(_redaction)
+        handler.addFilter(redaction)
+    _redaction = redaction
+
+
+# --------------------------------------------------------------------------- the handler
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """This execution environment's runtime, built on first use (and again after a failed credential read)."""
+    global _runtime
+    with _lock:
+        if _runtime is None or _runtime.stale():
+            old, _runtime = _runtime, build_runtime()
+            if old is not None:
+                old.close()
+        return _runtime
+
+
+def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """The Lambda handler: an Alexa request envelope in, the response envelope out."""
+    return get_runtime().handle(event)
+
+
+def _reset_for_tests() -> None:
+    """Forget the cold start, as a new execution environment would."""
+    global _runtime, _redaction
+    with _lock:
+        if _runtime is not None:
+            _runtime.close()
+        _runtime = None
+        if _redaction is not None:
+            for log_handler in logging.getLogger().handlers:
+                log_handler.removeFilter(_redaction)
+            _redaction = None
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # INIT: a full vCPU and, with provisioned concurrency, no one waiting (module docstring).
+    get_runtime()

@@ -1,0 +1,407 @@
+"""The Lambda handler: real envelopes in, Alexa responses out, Pushover at the fake server.
+
+Credentials come from the environment and from stand-ins for the Secrets Manager and SSM clients;
+every test starts from a fresh cold start (``_reset_for_tests``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skill import lambda_function
+from skill.alexa import build_request_envelope
+from skill.errors import InvalidRequestError, VerificationError
+from skill.phrases import phrase
+from tests.fake_pushover import TOKEN, USER
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pushover-AbCdEf"
+LAMBDA_VARS = (
+    "PUSHOVER_TOKEN", "PUSHOVER_USER", "PUSHOVER_API_URL", "PUSHOVER_SECRET_ID", "PUSHOVER_TOKEN_PARAMETER",
+    "PUSHOVER_USER_PARAMETER", "ALEXA_SKILL_ID", "INTENT_MAP", "DRY_RUN", "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_LOG_LEVEL", "ATTACHMENT_DIRS", "LOG_FORMAT",
+)  # fmt: skip
+#: Modules the Lambda path must never load (DESIGN.md; the last two fail at import on OpenSSL 3).
+FORBIDDEN = {"flask", "werkzeug", "waitress", "certvalidator", "oscrypto"}
+
+
+class AWSError(Exception):
+    """Stands in for botocore's ClientError: its text names the code and operation, never a value."""
+
+
+class FakeAWS:
+    """A stand-in for the boto3 Secrets Manager and SSM clients; records every call."""
+
+    def __init__(self, secrets: dict[str, Any] | None = None, parameters: dict[str, str] | None = None) -> None:
+        self.secrets = dict(secrets or {})
+        self.parameters = dict(parameters or {})
+        self.calls: list[tuple[str, str]] = []
+        self.fail: Exception | None = None
+
+    def __call__(self, service_name: str) -> FakeAWS:
+        assert service_name in {"secretsmanager", "ssm"}
+        return self
+
+    def get_secret_value(self, *, SecretId: str) -> dict[str, Any]:
+        self.calls.append(("get_secret_value", SecretId))
+        if self.fail is not None:
+            raise self.fail
+        if SecretId not in self.secrets:
+            raise AWSError(f"An error occurred (ResourceNotFoundException) when calling the GetSecretValue "
+                           f"operation: Secrets Manager can't find the specified secret {SecretId}")  # fmt: skip
+        value = self.secrets[SecretId]
+        return {"ARN": SecretId, "SecretString": value if isinstance(value, str) else json.dumps(value)}
+
+    def get_parameter(self, *, Name: str, WithDecryption: bool) -> dict[str, Any]:
+        self.calls.append(("get_parameter", Name))
+        assert WithDecryption
+        if self.fail is not None:
+            raise self.fail
+        if Name not in self.parameters:
+            raise AWSError("An error occurred (ParameterNotFound) when calling the GetParameter operation: ")
+        return {"Parameter": {"Name": Name, "Type": "SecureString", "Value": self.parameters[Name]}}
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """The stand-in the module's ``client_factory`` hands out."""
+    fake = FakeAWS()
+    monkeypatch.setattr(lambda_function, "client_factory", fake)
+    return fake
+
+
+@pytest.fixture
+def env(monkeypatch, fake_pushover, aws):
+    """A Lambda-like environment: the skill id, Pushover at the fake, no credentials yet."""
+    for name in LAMBDA_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALEXA_SKILL_ID", SKILL_ID)
+    monkeypatch.setenv("PUSHOVER_API_URL", fake_pushover.url)
+    lambda_function._reset_for_tests()
+    yield monkeypatch
+    lambda_function._reset_for_tests()
+
+
+@pytest.fixture
+def credentials(env):
+    env.setenv("PUSHOVER_TOKEN", TOKEN)
+    env.setenv("PUSHOVER_USER", USER)
+    return env
+
+
+def envelope(request_type: str = "IntentRequest", intent: str | None = None, slots=None, **kw: Any) -> dict:
+    return build_request_envelope(request_type, intent, slots, application_id=SKILL_ID, **kw)
+
+
+def locate(**kw: Any) -> dict:
+    return envelope("IntentRequest", "LocateIntent", {"User": "Paulus"}, **kw)
+
+
+def said(response: dict) -> str:
+    ssml = (response["response"].get("outputSpeech") or {}).get("ssml", "")
+    return html.unescape(re.sub(r"<[^>]+>", "", ssml)).strip()
+
+
+def not_configured(locale: str = "en-US") -> str:
+    return phrase(locale, "not_configured")
+
+
+# --------------------------------------------------------------------------- the three request types
+
+
+def test_launch_request_greets_with_the_bundled_map(credentials):
+    response = lambda_function.handler(envelope("LaunchRequest"), None)
+    assert said(response).startswith("Family notes here.")
+    assert response["response"]["shouldEndSession"] is False
+
+
+def test_locate_intent_sends_one_notification(credentials, fake_pushover):
+    response = lambda_function.handler(locate(), None)
+    (sent,) = fake_pushover.requests_to("messages")
+    assert sent.form["message"] == "The location of Paulus has been queried via Alexa."
+    assert sent.form["token"] == TOKEN
+    assert said(response) == "OK, I asked Paulus's phone where it is."
+
+
+def test_real_envelope_from_the_fixtures(credentials, fake_pushover):
+    event = json.loads((FIXTURES / "locate_intent.json").read_text())
+    response = lambda_function.handler(event, None)
+    assert fake_pushover.requests_to("messages")[0].form["message"].startswith("The location of Paulus")
+    assert said(response) == "OK, I asked Paulus's phone where it is."
+
+
+def test_session_ended_request_gets_an_empty_response(credentials, fake_pushover):
+    response = lambda_function.handler(envelope("SessionEndedRequest"), None)
+    assert response["version"] == "1.0"
+    assert response["response"] == {}
+    assert fake_pushover.requests == []
+
+
+def test_built_once_per_cold_start(credentials, fake_pushover):
+    lambda_function.handler(envelope("LaunchRequest"), None)
+    first = lambda_function.get_runtime()
+    lambda_function.handler(locate(), None)
+    lambda_function.handler(locate(), None)
+    assert lambda_function.get_runtime() is first
+    assert len(fake_pushover.requests_to("messages")) == 2
+    assert fake_pushover.connections == 1  # one HTTP session for the life of the environment
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_another_skill_id_is_refused_and_nothing_is_sent(credentials, fake_pushover):
+    other = build_request_envelope("IntentRequest", "LocateIntent", {"User": "Paulus"}, application_id="amzn1.x")
+    with pytest.raises(VerificationError, match="another skill"):
+        lambda_function.handler(other, None)
+    assert fake_pushover.requests == []
+
+
+@pytest.mark.parametrize("event", [{}, {"version": "1.0"}, {"hello": "world"}])
+def test_a_payload_that_is_not_an_alexa_request_is_refused(credentials, event):
+    with pytest.raises(InvalidRequestError):
+        lambda_function.handler(event, None)
+
+
+def test_without_a_skill_id_any_id_is_accepted_with_a_warning(credentials, caplog):
+    credentials.delenv("ALEXA_SKILL_ID")
+    with caplog.at_level(logging.WARNING, logger="skill.lambda_function"):
+        response = lambda_function.handler(build_request_envelope("LaunchRequest", application_id="x"), None)
+    assert said(response).startswith("Family notes here.")
+    assert "ALEXA_SKILL_ID is not set" in caplog.text
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [{"token": TOKEN, "user": USER}, {"PUSHOVER_TOKEN": TOKEN, "PUSHOVER_USER": USER}],
+    ids=["short-keys", "variable-names"],
+)
+def test_credentials_from_secrets_manager_are_read_once(env, aws, fake_pushover, secret, caplog):
+    aws.secrets[SECRET_ARN] = secret
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    with caplog.at_level(logging.DEBUG):
+        lambda_function.handler(locate(), None)
+        lambda_function.handler(locate(), None)
+    assert aws.calls == [("get_secret_value", SECRET_ARN)]
+    assert [r.form["user"] for r in fake_pushover.requests_to("messages")] == [USER, USER]
+    assert f"PUSHOVER_TOKEN from secret {SECRET_ARN}" in caplog.text
+    assert TOKEN not in caplog.text and USER not in caplog.text
+
+
+def test_secret_keys_named_like_variables_serve_named_notifiers(env, aws, fake_pushover, tmp_path):
+    imap = tmp_path / "map.yaml"
+    imap.write_text(
+        "notifiers:\n  kids: {token_env: KIDS_TOKEN, user_env: KIDS_USER}\n"
+        "intents:\n  PingIntent:\n    notify: {notifier: kids, message: ping}\n",
+        encoding="utf-8",
+    )
+    aws.secrets[SECRET_ARN] = {"token": "unused", "user": "unused", "KIDS_TOKEN": TOKEN, "KIDS_USER": USER}
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    env.setenv("INTENT_MAP", str(imap))
+    lambda_function.handler(envelope("IntentRequest", "PingIntent"), None)
+    (sent,) = fake_pushover.requests_to("messages")
+    assert (sent.form["token"], sent.form["user"]) == (TOKEN, USER)
+
+
+def test_credentials_from_ssm_parameters(env, aws, fake_pushover):
+    aws.parameters.update({"/skill/token": TOKEN, "/skill/user": USER})
+    env.setenv("PUSHOVER_TOKEN_PARAMETER", "/skill/token")
+    env.setenv("PUSHOVER_USER_PARAMETER", "/skill/user")
+    lambda_function.handler(locate(), None)
+    lambda_function.handler(locate(), None)
+    assert sorted(aws.calls) == [("get_parameter", "/skill/token"), ("get_parameter", "/skill/user")]
+    assert len(fake_pushover.requests_to("messages")) == 2
+
+
+def test_the_secret_wins_over_a_plain_variable(env, aws, fake_pushover):
+    aws.secrets[SECRET_ARN] = {"token": TOKEN, "user": USER}
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    env.setenv("PUSHOVER_TOKEN", "aStaleTokenFromTheConsole")
+    lambda_function.handler(locate(), None)
+    assert fake_pushover.requests_to("messages")[0].form["token"] == TOKEN
+
+
+def test_no_aws_client_without_a_named_secret(credentials, aws):
+    lambda_function.handler(locate(), None)
+    assert aws.calls == []
+
+
+@pytest.mark.parametrize("missing", ["PUSHOVER_TOKEN", "PUSHOVER_USER"])
+def test_a_missing_credential_is_named_in_the_log_and_heard_as_not_configured(
+    credentials, fake_pushover, caplog, missing
+):
+    credentials.delenv(missing)
+    with caplog.at_level(logging.INFO):
+        response = lambda_function.handler(locate(), None)
+    assert said(response) == not_configured()
+    assert fake_pushover.requests_to("messages") == []
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors and all(missing in message for message in errors)
+    other = ({"PUSHOVER_TOKEN", "PUSHOVER_USER"} - {missing}).pop()
+    assert not any(f"{other} missing" in message or f"set {other}" in message for message in errors)
+
+
+def test_a_secret_without_the_user_key_says_which_key(env, aws, caplog):
+    aws.secrets[SECRET_ARN] = {"token": TOKEN}
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    with caplog.at_level(logging.INFO):
+        response = lambda_function.handler(locate(locale="de-DE"), None)
+    assert said(response) == not_configured("de-DE")
+    assert f"the secret {SECRET_ARN} has no 'user' key (nor PUSHOVER_USER)" in caplog.text
+    assert "PUSHOVER_USER missing" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        (None, "ResourceNotFoundException"),
+        ("not json", "not a JSON object"),
+        (["token", "user"], "not a JSON object"),
+    ],
+)
+def test_an_unreadable_secret_is_logged_and_heard_as_not_configured(env, aws, fake_pushover, caplog, secret, reason):
+    if secret is not None:
+        aws.secrets[SECRET_ARN] = secret
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    with caplog.at_level(logging.INFO):
+        response = lambda_function.handler(locate(), None)
+    assert said(response) == not_configured()
+    assert fake_pushover.requests_to("messages") == []
+    assert f"cannot read the secret PUSHOVER_SECRET_ID={SECRET_ARN}" in caplog.text
+    assert reason in caplog.text
+
+
+def test_a_failed_read_is_tried_again_after_the_retry_interval(env, aws, fake_pushover, monkeypatch):
+    aws.secrets[SECRET_ARN] = {"token": TOKEN, "user": USER}
+    aws.fail = AWSError("An error occurred (ThrottlingException) when calling the GetSecretValue operation: Rate")
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    clock = [1000.0]
+    monkeypatch.setattr(lambda_function.time, "monotonic", lambda: clock[0])
+    assert said(lambda_function.handler(locate(), None)) == not_configured()
+    aws.fail = None
+    clock[0] += lambda_function.CREDENTIAL_RETRY_S - 1
+    assert said(lambda_function.handler(locate(), None)) == not_configured()  # not yet
+    clock[0] += 1
+    assert said(lambda_function.handler(locate(), None)) == "OK, I asked Paulus's phone where it is."
+    assert len(aws.calls) == 2
+    clock[0] += 10 * lambda_function.CREDENTIAL_RETRY_S
+    lambda_function.handler(locate(), None)
+    assert len(aws.calls) == 2  # a successful read is kept for the life of the environment
+
+
+def test_an_unreadable_parameter_names_it(env, aws, caplog):
+    env.setenv("PUSHOVER_TOKEN_PARAMETER", "/skill/token")
+    env.setenv("PUSHOVER_USER", USER)
+    with caplog.at_level(logging.INFO):
+        response = lambda_function.handler(locate(), None)
+    assert said(response) == not_configured()
+    assert "cannot read the parameter PUSHOVER_TOKEN_PARAMETER=/skill/token: AWSError" in caplog.text
+
+
+# --------------------------------------------------------------------------- dry run, failures, the map
+
+
+def test_without_credentials_lambda_does_not_fall_back_to_dry_run(env, fake_pushover):
+    response = lambda_function.handler(locate(), None)
+    assert said(response) == not_configured()
+
+
+def test_dry_run_only_when_asked(env, fake_pushover):
+    env.setenv("DRY_RUN", "1")
+    response = lambda_function.handler(envelope("IntentRequest", "ShoppingIntent", {"Item": "milk"}), None)
+    assert said(response) == "I added milk to the list. Anything else?"
+    assert fake_pushover.requests == []
+
+
+def test_a_bad_dry_run_value_is_logged_and_heard_as_an_error(env, caplog):
+    env.setenv("DRY_RUN", "maybe")
+    with caplog.at_level(logging.ERROR):
+        response = lambda_function.handler(locate(), None)
+    assert said(response) == phrase("en-US", "error")
+    assert "DRY_RUN must be 0 or 1" in caplog.text
+
+
+def test_a_transient_pushover_failure_is_heard_as_not_sent(credentials, fake_pushover):
+    fake_pushover.enqueue(status=503, endpoint="messages")
+    response = lambda_function.handler(locate(), None)
+    assert said(response) == phrase("en-US", "unavailable")
+    assert len(fake_pushover.requests_to("messages")) == 1  # no outbox, no retry behind the person's back
+
+
+def test_the_bundled_map_is_found_from_any_working_directory(credentials, tmp_path):
+    credentials.chdir(tmp_path)
+    assert lambda_function.default_intent_map() == str(ROOT / "intents.yaml")
+    assert said(lambda_function.handler(envelope("LaunchRequest"), None)).startswith("Family notes here.")
+
+
+def test_intent_map_overrides_the_bundled_one(credentials, tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text('launch:\n  speech: "Hello from my own map."\nintents:\n  PingIntent:\n    speech: pong\n')
+    credentials.setenv("INTENT_MAP", str(path))
+    assert said(lambda_function.handler(envelope("LaunchRequest"), None)) == "Hello from my own map."
+
+
+@pytest.mark.parametrize("request_type", ["LaunchRequest", "IntentRequest", "SessionEndedRequest"])
+def test_a_broken_map_is_logged_with_its_position_and_heard_as_an_error(credentials, tmp_path, caplog, request_type):
+    path = tmp_path / "broken.yaml"
+    path.write_text("intents:\n  LocateIntent:\n    notify:\n      mesage: typo\n", encoding="utf-8")
+    credentials.setenv("INTENT_MAP", str(path))
+    with caplog.at_level(logging.ERROR):
+        response = lambda_function.handler(envelope(request_type, "LocateIntent"), None)
+    assert f"{path}:4:" in caplog.text
+    if request_type == "SessionEndedRequest":
+        assert response == {"version": "1.0", "response": {}}
+    else:
+        assert said(response) == phrase("en-US", "error")
+        assert response["response"]["shouldEndSession"] is True
+
+
+def test_on_lambda_the_runtime_log_handler_redacts_secrets(credentials, caplog):
+    credentials.setenv("AWS_LAMBDA_FUNCTION_NAME", "skill")
+    with caplog.at_level(logging.INFO):
+        lambda_function.get_runtime()
+        logging.getLogger("skill.test").warning("leaked %s", TOKEN)
+    assert TOKEN not in caplog.text
+    assert "leaked ***" in caplog.text
+
+
+# --------------------------------------------------------------------------- import boundary and cold start
+
+
+def loaded_after(code: str, **environ: str) -> set[str]:
+    env = {k: v for k, v in __import__("os").environ.items() if k not in LAMBDA_VARS}
+    env.update(environ)
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}; import sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
+    ).stdout  # fmt: skip
+    return {name.split(".")[0] for name in json.loads(out.splitlines()[-1])}
+
+
+def test_importing_the_handler_loads_nothing_heavy():
+    loaded = loaded_after("import skill.lambda_function")
+    assert not loaded & FORBIDDEN
+    assert not loaded & {"cryptography", "boto3", "botocore", "ask_sdk_core", "jinja2", "yaml", "requests"}
+
+
+def test_on_lambda_the_skill_is_built_during_init_without_the_web_stack():
+    loaded = loaded_after(
+        "import skill.lambda_function as m; assert m._runtime is not None and m._runtime.skill is not None",
+        AWS_LAMBDA_FUNCTION_NAME="skill", PUSHOVER_TOKEN=TOKEN, PUSHOVER_USER=USER, ALEXA_SKILL_ID=SKILL_ID,
+    )  # fmt: skip
+    assert "ask_sdk_core" in loaded
+    assert not loaded & (FORBIDDEN | {"cryptography", "boto3", "botocore"})
