@@ -40,3 +40,36 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .aws-sam
+
+# --------------------------------------------------------------------------- AWS Lambda bundle
+# `sam build` runs build-SkillFunction (template.yaml: BuildMethod makefile) in a copy of the
+# repository, with ARTIFACTS_DIR set; by hand: make build-SkillFunction ARTIFACTS_DIR=/tmp/bundle
+# The bundle holds skill/, intents.yaml and requirements.txt less what only the web service needs,
+# as wheels for Lambda (arm64, Python 3.13), compiled to bytecode when that Python is at hand:
+# Lambda's code directory is read-only, so a bundle without it compiles every module at each cold start.
+LAMBDA_PYTHON_VERSION ?= 3.13
+LAMBDA_PIP_PLATFORM   ?= manylinux2014_aarch64 manylinux_2_28_aarch64
+LAMBDA_PYTHON         ?= python$(LAMBDA_PYTHON_VERSION)
+# Flask and waitress serve the web endpoint; cryptography checks signatures that Lambda never gets.
+LAMBDA_WEB_ONLY       := Flask waitress cryptography
+lambda_empty :=
+lambda_space := $(lambda_empty) $(lambda_empty)
+
+.PHONY: build-SkillFunction
+build-SkillFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it; or pass ARTIFACTS_DIR=DIR)" >&2; exit 2; }
+	mkdir -p "$(ARTIFACTS_DIR)"
+	rm -rf "$(ARTIFACTS_DIR)/skill"
+	cp -R skill intents.yaml "$(ARTIFACTS_DIR)/"
+	find "$(ARTIFACTS_DIR)/skill" -name __pycache__ -type d -prune -exec rm -rf {} +
+	grep -v -i -E '^($(subst $(lambda_space),|,$(LAMBDA_WEB_ONLY)))([^A-Za-z0-9_.-]|$$)' requirements.txt \
+	  | $(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --no-compile --upgrade \
+	      --target "$(ARTIFACTS_DIR)" --implementation cp --python-version $(LAMBDA_PYTHON_VERSION) \
+	      --only-binary=:all: $(addprefix --platform ,$(LAMBDA_PIP_PLATFORM)) -r /dev/stdin
+	rm -rf "$(ARTIFACTS_DIR)/bin"
+	@if [ "$$($(LAMBDA_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$(LAMBDA_PYTHON_VERSION)" ]; then \
+	  PYTHONWARNINGS=ignore::SyntaxWarning $(LAMBDA_PYTHON) -m compileall -q -j 0 \
+	    --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)" >/dev/null; \
+	else \
+	  echo "note: no Python $(LAMBDA_PYTHON_VERSION) at '$(LAMBDA_PYTHON)', so the bundle has no bytecode and each cold start compiles it (set LAMBDA_PYTHON, or run sam build --use-container)" >&2; \
+	fi
