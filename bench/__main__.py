@@ -16,13 +16,14 @@ from bench.harness import RESULTS_PATH, Figure, format_table, machine, machine_l
 
 #: row -> (full sizes, quick sizes), as keyword arguments of its measure function.
 SIZES: dict[str, tuple[dict, dict]] = {
-    "dispatch": ({"n": 2000, "repeats": 7}, {"n": 300, "repeats": 3}),
+    # Many short samples: a burst of outside load then lands on a few samples of each side, not on one.
+    "dispatch": ({"n": 500, "repeats": 21}, {"n": 200, "repeats": 5}),
     "http": (
-        {"n_by_concurrency": {1: 300, 8: 600}, "repeats": 5},
+        {"n_by_concurrency": {1: 400, 8: 800}, "repeats": 7},
         {"n_by_concurrency": {1: 60, 8: 120}, "repeats": 2, "warmup": 10},
     ),
-    "verify": ({"n": 2000, "repeats": 7}, {"n": 300, "repeats": 3}),
-    "coldstart": ({"repeats": 7}, {"repeats": 3}),
+    "verify": ({"n": 1000, "repeats": 21}, {"n": 300, "repeats": 5}),
+    "coldstart": ({"repeats": 9}, {"repeats": 3}),
     "connections": ({"n": 100}, {"n": 100}),
     "load": ({"n": 2000, "concurrency": 16}, {"n": 300, "concurrency": 16}),
 }  # fmt: skip

@@ -74,7 +74,7 @@ class Figure:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(ratio=self.ratio, ok=self.ok, goal_text=self.goal_text())
+        data.update(ratio=self.ratio, paired_ratio=paired_ratio(self.samples), ok=self.ok, goal_text=self.goal_text())
         return data
 
 
@@ -101,6 +101,12 @@ def interleave(measures: dict[str, Callable[[], T]], repeats: int) -> dict[str, 
         for name in names if round_ % 2 == 0 else reversed(names):
             results[name].append(measures[name]())
     return results
+
+
+def paired_ratio(samples: dict[str, list[float]], ours: str = "ours", anchor: str = "anchor") -> float | None:
+    """The median of ours/anchor taken round by round (each pair measured back to back)."""
+    pairs = [o / a for o, a in zip(samples.get(ours, []), samples.get(anchor, []), strict=False) if a]
+    return median(pairs) if pairs else None
 
 
 def machine() -> dict[str, Any]:

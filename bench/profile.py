@@ -2,6 +2,7 @@
 
 dispatch   cProfile over N in-process LocateIntent dispatches (ours or the anchor)
 http       the server process under cProfile (per worker thread, wall clock), N requests at c=1
+breakdown  CPU µs per request, layer by layer, ours against the anchor (no profiler: thread CPU time)
 verify     cProfile over N RequestVerifier.verify calls with the chain cached
 coldstart  ``python -X importtime`` of the Lambda handler module as on Lambda: the slowest imports
 """
@@ -9,15 +10,53 @@ coldstart  ``python -X importtime`` of the Lambda handler module as on Lambda: t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import logging
+import os
 import pstats
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import requests
 
-def _print_stats(stats: pstats.Stats, sort: str, limit: int) -> None:
+
+def _package_of(filename: str) -> str:
+    """The distribution a profiled function lives in: site-packages/<pkg>/…, stdlib <module>, bench, skill."""
+    path = Path(filename)
+    parts = path.parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1]
+    for local in ("skill", "bench", "tests"):
+        if local in parts:
+            return local
+    if filename.startswith("<frozen ") or filename == "~":
+        return "builtins/frozen"
+    return f"stdlib:{path.stem}"
+
+
+def by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """Own (tottime) seconds summed per package, largest first."""
+    totals: dict[str, float] = {}
+    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        package = _package_of(filename)
+        totals[package] = totals.get(package, 0.0) + tottime
+    return sorted(totals.items(), key=lambda item: item[1], reverse=True)
+
+
+def _print_stats(stats: pstats.Stats, sort: str, limit: int, calls: int | None = None) -> None:
+    packages = by_package(stats)
+    total = sum(t for _, t in packages)
+    per = f", {total / calls * 1e6:,.0f} µs per request" if calls else ""
+    print(f"own time by package (profiled{per}; the profiler itself inflates small calls):")
+    for package, seconds in packages[:15]:
+        each = f"{seconds / calls * 1e6:9.1f} µs/req" if calls else ""
+        print(f"  {seconds / total:6.1%}  {each}  {package}")
+    print()
     stats.strip_dirs().sort_stats(sort).print_stats(limit)
 
 
@@ -39,7 +78,7 @@ def profile_dispatch(kind: str, n: int, sort: str, limit: int) -> None:
     profile.disable()
     if close is not None:
         close()
-    _print_stats(pstats.Stats(profile), sort, limit)
+    _print_stats(pstats.Stats(profile), sort, limit, n)
 
 
 def profile_http(kind: str, n: int, sort: str, limit: int) -> None:
@@ -54,8 +93,67 @@ def profile_http(kind: str, n: int, sort: str, limit: int) -> None:
         argv = [*bench_server_argv(kind, server_threads()), "--profile", str(out)]
         with ServerProcess(argv, env, workdir / "server.log", name=kind) as server:
             result = run_load(server.port, locate_requests(n), 1)
-        print(f"{kind}: {result.ok} requests at c=1, p50 {result.p50_ms:.2f} ms (under the profiler)\n")
-        _print_stats(pstats.Stats(str(out)), sort, limit)
+        print(f"{kind}: {result.ok} requests at c=1, p50 {result.p50_ms:.2f} ms under the profiler (wall clock)\n")
+        _print_stats(pstats.Stats(str(out)), sort, limit, result.ok)
+
+
+def _cpu_us(call: Callable[[], object], n: int, repeats: int = 5) -> float:
+    """Least thread CPU µs per call over ``repeats`` rounds of ``n`` calls (the least is the least disturbed)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.thread_time()
+        for _ in range(n):
+            call()
+        best = min(best, (time.thread_time() - start) / n * 1e6)
+    return best
+
+
+def breakdown(n: int) -> None:
+    """CPU per request of each layer: dispatch (dry run), one Pushover send, the whole Flask app."""
+    from bench.anchor_flask import create_anchor_app
+    from bench.dispatch import build_anchor, build_ours, locate_body
+    from bench.load import FakeProcess
+    from skill.config import Credentials, Settings
+    from skill.logs import configure_logging
+    from skill.pushover import Message, PushoverClient
+    from skill.web import create_app, skill_of
+    from tests.fake_pushover import TOKEN, USER
+
+    body = locate_body()
+    rows: list[tuple[str, float, float]] = []
+    (ours, close), anchor = build_ours(), build_anchor()
+    rows.append(("dispatch, dry run (skill only)", _cpu_us(lambda: ours(body), n), _cpu_us(lambda: anchor(body), n)))
+    close()
+    message = Message("The location of Paulus has been queried via Alexa.", title="Home Assistant",
+                      devices=("pixel",), sound="falling", url="https://www.home-assistant.io/")  # fmt: skip
+    with FakeProcess() as fake, tempfile.TemporaryDirectory(prefix="bench-breakdown-") as tmp:
+        form = {**message.to_form(), "token": TOKEN, "user": USER}
+        with PushoverClient(fake.url) as client, requests.Session() as session:
+            rows.append((
+                "one Pushover send (client side)",
+                _cpu_us(lambda: client.send(message, Credentials(TOKEN, USER)), n),
+                _cpu_us(lambda: session.post(f"{fake.url}/messages.json", data=form, timeout=(2, 4)), n),
+            ))  # fmt: skip
+        settings = Settings(pushover_api_url=fake.url, pushover_token=TOKEN, pushover_user=USER, dry_run=False,
+                            alexa_verify=False, outbox_path=f"{tmp}/outbox.sqlite3")  # fmt: skip
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
+            configure_logging("text", level=logging.INFO)  # as serve does: one line per request
+            ours_app = create_app({"SETTINGS": settings})
+            anchor_app = create_anchor_app(fake.url, TOKEN, USER)
+            ours_client, anchor_client = ours_app.test_client(), anchor_app.test_client()
+            headers = {"Content-Type": "application/json"}
+            rows.append((
+                "whole app, Flask test client (sends)",
+                _cpu_us(lambda: ours_client.post("/alexa", data=body, headers=headers), n),
+                _cpu_us(lambda: anchor_client.post("/alexa", data=body, headers=headers), n),
+            ))  # fmt: skip
+            logging.getLogger().handlers.clear()
+            skill_of(ours_app).close()
+    print(f"{'CPU µs per request':40} {'ours':>8} {'anchor':>8} {'extra':>8}")
+    for name, ours_us, anchor_us in rows:
+        print(f"{name:40} {ours_us:8.0f} {anchor_us:8.0f} {ours_us - anchor_us:+8.0f}")
+    app_extra = rows[2][1] - rows[2][2] - (rows[0][1] - rows[0][2]) - (rows[1][1] - rows[1][2])
+    print(f"{'web layer (whole app - the two above)':40} {'':8} {'':8} {app_extra:+8.0f}")
 
 
 def profile_verify(n: int, sort: str, limit: int) -> None:
@@ -76,7 +174,7 @@ def profile_verify(n: int, sort: str, limit: int) -> None:
             for _ in range(n):
                 verifier.verify(headers, body, envelope)
             profile.disable()
-    _print_stats(pstats.Stats(profile), sort, limit)
+    _print_stats(pstats.Stats(profile), sort, limit, n)
 
 
 def profile_coldstart(limit: int) -> None:
@@ -94,18 +192,23 @@ def profile_coldstart(limit: int) -> None:
             continue
         self_us, cumulative_us, name = line.split(":", 1)[1].split("|")
         rows.append((int(cumulative_us), int(self_us), name[1:]))  # one leading space; deeper imports have more
-    top = [r for r in rows if not r[2].startswith(" ")]  # imported by the handler module itself
-    print(f"{'cumulative ms':>14} {'self ms':>8}  module (top level)")
-    for cumulative, own, name in sorted(top, reverse=True)[:limit]:
-        print(f"{cumulative / 1000:14.1f} {own / 1000:8.1f}  {name}")
-    print(f"\n{'cumulative ms':>14} {'self ms':>8}  module (any depth, by own time)")
+    by_package: dict[str, int] = {}
+    for _, own, name in rows:
+        root = name.strip().split(".")[0]
+        by_package[root] = by_package.get(root, 0) + own
+    total = sum(by_package.values())
+    print(f"import skill.lambda_function as on Lambda: {total / 1000:.0f} ms of module code (sum of self times)\n")
+    print(f"{'self ms':>8} {'share':>6}  package (all its modules)")
+    for root, own in sorted(by_package.items(), key=lambda item: item[1], reverse=True)[:limit]:
+        print(f"{own / 1000:8.1f} {own / total:6.0%}  {root}")
+    print(f"\n{'self ms':>8} {'cumul. ms':>9}  module (by own time)")
     for cumulative, own, name in sorted(rows, key=lambda r: r[1], reverse=True)[:limit]:
-        print(f"{cumulative / 1000:14.1f} {own / 1000:8.1f}  {name.strip()}")
+        print(f"{own / 1000:8.1f} {cumulative / 1000:9.1f}  {name.strip()}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
-    parser.add_argument("row", choices=["dispatch", "http", "verify", "coldstart"])
+    parser.add_argument("row", choices=["dispatch", "http", "breakdown", "verify", "coldstart"])
     parser.add_argument("--kind", choices=["ours", "anchor"], default="ours")
     parser.add_argument("-n", type=int, default=2000, help="requests (default 2000)")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (default cumulative)")
@@ -115,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         profile_dispatch(args.kind, args.n, args.sort, args.limit)
     elif args.row == "http":
         profile_http(args.kind, args.n, args.sort, args.limit)
+    elif args.row == "breakdown":
+        breakdown(min(args.n, 500))
     elif args.row == "verify":
         profile_verify(args.n, args.sort, args.limit)
     else:
