@@ -67,6 +67,7 @@ CREDENTIAL_RETRY_S: Final = 60.0
 #: Reads at cold start must leave most of the function's 7 s to the request itself.
 AWS_CONNECT_TIMEOUT_S: Final = 1.0
 AWS_READ_TIMEOUT_S: Final = 2.0
+#: Attempts in all, the first one included.
 AWS_MAX_ATTEMPTS: Final = 2
 
 _ENV_NAME_RE: Final = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -78,10 +79,13 @@ def create_aws_client(service_name: str) -> Any:
     import boto3
     from botocore.config import Config
 
+    # botocore logs whole response bodies at DEBUG: the secret's value would be among them.
+    botocore_log = logging.getLogger("botocore")
+    botocore_log.setLevel(max(botocore_log.level, logging.INFO))
     config = Config(
         connect_timeout=AWS_CONNECT_TIMEOUT_S,
         read_timeout=AWS_READ_TIMEOUT_S,
-        retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
+        retries={"total_max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
     )
     return boto3.client(service_name, config=config)
 
@@ -240,13 +244,13 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
     if skill_id is None:
         logger.warning("ALEXA_SKILL_ID is not set: requests for any skill id are accepted")
     lookup = read_credentials(env, factory or client_factory)
+    _protect_logs(env, [*lookup.values.values(), env.get("PUSHOVER_TOKEN"), env.get("PUSHOVER_USER")])
     try:
         settings = load_settings(
             {**env, **lookup.values},
             intent_map_path=env.get("INTENT_MAP", "").strip() or default_intent_map(),
             dry_run=_flag(env, DRY_RUN_VAR),
         )
-        _protect_logs(env, [*lookup.values.values(), settings.pushover_token, settings.pushover_user])
         imap = load_intent_map(settings.intent_map_path)
     except ConfigError as err:
         for problem in err.problems:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -383,7 +386,7 @@ def test_on_lambda_the_runtime_log_handler_redacts_secrets(credentials, caplog):
 
 
 def loaded_after(code: str, **environ: str) -> set[str]:
-    env = {k: v for k, v in __import__("os").environ.items() if k not in LAMBDA_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in LAMBDA_VARS}
     env.update(environ)
     out = subprocess.run(
         [sys.executable, "-c", f"{code}; import sys, json; print(json.dumps(sorted(sys.modules)))"],
@@ -405,3 +408,85 @@ def test_on_lambda_the_skill_is_built_during_init_without_the_web_stack():
     )  # fmt: skip
     assert "ask_sdk_core" in loaded
     assert not loaded & (FORBIDDEN | {"cryptography", "boto3", "botocore"})
+
+
+# --------------------------------------------------------------------------- the real boto3 client
+
+
+class _FakeAWSHandler(BaseHTTPRequestHandler):
+    """Secrets Manager and SSM as botocore speaks to them (JSON 1.1 over POST, X-Amz-Target names the call)."""
+
+    answers: ClassVar[dict[str, tuple[int, dict[str, Any]]]] = {}
+    calls: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+        target = self.headers["X-Amz-Target"]
+        type(self).calls.append((target, body))
+        status, answer = self.answers.get(target, (400, {"__type": "UnknownOperationException", "message": ""}))
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def aws_endpoint(env):
+    """A local stand-in for the AWS endpoints, reached through boto3's own client (no stand-in client)."""
+    pytest.importorskip("boto3")
+    handler = type("Handler", (_FakeAWSHandler,), {"answers": {}, "calls": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    env.setattr(lambda_function, "client_factory", lambda_function.create_aws_client)
+    for name, value in {
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": url, "AWS_ENDPOINT_URL_SSM": url, "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example", "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():  # fmt: skip
+        env.setenv(name, value)
+    env.delenv("AWS_PROFILE", raising=False)
+    yield handler
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_boto3_reads_the_secret_with_short_timeouts(env, aws_endpoint, fake_pushover):
+    aws_endpoint.answers["secretsmanager.GetSecretValue"] = (
+        200, {"ARN": SECRET_ARN, "Name": "pushover", "SecretString": json.dumps({"token": TOKEN, "user": USER})},
+    )  # fmt: skip
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    assert said(lambda_function.handler(locate(), None)) == "OK, I asked Paulus's phone where it is."
+    assert aws_endpoint.calls == [("secretsmanager.GetSecretValue", {"SecretId": SECRET_ARN})]
+    config = lambda_function.create_aws_client("secretsmanager").meta.config
+    assert (config.connect_timeout, config.read_timeout) == (1.0, 2.0)
+    assert config.retries["total_max_attempts"] == lambda_function.AWS_MAX_ATTEMPTS
+
+
+def test_boto3_reads_ssm_parameters_decrypted(env, aws_endpoint, fake_pushover):
+    aws_endpoint.answers["AmazonSSM.GetParameter"] = (200, {"Parameter": {"Name": "p", "Value": TOKEN}})
+    env.setenv("PUSHOVER_TOKEN_PARAMETER", "/skill/token")
+    env.setenv("PUSHOVER_USER", USER)
+    lambda_function.handler(locate(), None)
+    assert aws_endpoint.calls == [("AmazonSSM.GetParameter", {"Name": "/skill/token", "WithDecryption": True})]
+    assert fake_pushover.requests_to("messages")[0].form["token"] == TOKEN
+
+
+def test_access_denied_is_logged_with_aws_words_and_heard_as_not_configured(env, aws_endpoint, caplog):
+    denied = "User: arn:aws:sts::123456789012:assumed-role/skill is not authorized to perform: GetSecretValue"
+    aws_endpoint.answers["secretsmanager.GetSecretValue"] = (
+        400,
+        {"__type": "AccessDeniedException", "message": denied},
+    )
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    with caplog.at_level(logging.ERROR):
+        response = lambda_function.handler(locate(), None)
+    assert said(response) == not_configured()
+    assert "ClientError: An error occurred (AccessDeniedException) when calling the GetSecretValue" in caplog.text
