@@ -265,6 +265,12 @@ def parse_envelope(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
         envelope = dict(body)
     if not isinstance(envelope, dict):
         raise InvalidRequestError("the body is not a JSON object")
+    try:  # JSON may escape a lone surrogate (\ud800); no text with one can be sent on or spoken
+        json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError("the body holds text that is not valid Unicode") from None
+    except ValueError:  # a number too long to turn back into text
+        raise InvalidRequestError("the body holds a number that is too long") from None
     if not isinstance(envelope.get("version"), str):
         raise InvalidRequestError("not an Alexa request: no version")
     request = envelope.get("request")

@@ -79,7 +79,7 @@ def _make_loader(path: str, problems: list[Problem]) -> type[yaml.SafeLoader]:
         result.key_pos, result.value_pos = {}, {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            if isinstance(key, list | dict):
+            if not _hashable(key):
                 problems.append(Problem(path, *_lc(key_node), "a key must be a plain value"))
                 continue
             if key in result:
@@ -109,6 +109,15 @@ def _make_loader(path: str, problems: list[Problem]) -> type[yaml.SafeLoader]:
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     Loader.add_multi_constructor("!", construct_tagged)
     return Loader
+
+
+def _hashable(value: Any) -> bool:
+    """False for a list, a mapping, ``!!set {a}`` or ``!tag {a: 1}``: no mapping can hold such a key."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _value_pos(path: str, node: yaml.Node) -> Pos:
@@ -419,6 +428,9 @@ class _Loader:
         except jinja2.TemplateSyntaxError as err:
             line = (pos.line if pos else 1) + max((err.lineno or 1) - 1, 0)
             self.error(Pos(self.path, line, pos.col if pos else 1), f"{what}: template syntax error: {err.message}")
+            return None
+        except (RecursionError, SyntaxError):  # Jinja's parser, or Python compiling what Jinja generated
+            self.error(pos, f"{what}: the template nests too deeply")
             return None
 
     def localized_template(self, value: Any, pos: Pos | None, what: str, *, ssml: bool = False) -> TemplateField | None:
@@ -1096,6 +1108,9 @@ def parse_intent_map(text: str, path: str = "<string>") -> IntentMap:
         raise ConfigError([Problem(path, 1, 1, f"YAML error: {err}")]) from None
     except RecursionError:
         raise ConfigError([Problem(path, 1, 1, "the YAML nests too deeply")]) from None
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        # What PyYAML's constructors raise for a value that does not fit its tag: !!int abc, !!map [1].
+        raise ConfigError([Problem(path, 1, 1, f"YAML error: a value does not fit its tag ({err!s:.80})")]) from None
     loader = _Loader(path)
     loader.problems.extend(problems)
     imap = loader.load(data)

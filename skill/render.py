@@ -152,9 +152,13 @@ def default_alert_tag(intent_name: str) -> str:
     return "alexa-" + re.sub(r"[^A-Za-z0-9_-]", "-", intent_name).lower()
 
 
+#: What XML 1.0 cannot carry at all (NUL and other controls, lone surrogates, U+FFFE/U+FFFF), escaped or not.
+_NOT_XML_RE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def escape_ssml(text: str) -> str:
     """Make plain text safe inside ``<speak>``."""
-    return html.escape(text, quote=False)
+    return html.escape(_NOT_XML_RE.sub("", text), quote=False)
 
 
 def render_speech(template: Template, context: Mapping[str, Any]) -> str:
@@ -165,7 +169,7 @@ def render_speech(template: Template, context: Mapping[str, Any]) -> str:
     text = text.strip()
     if text.startswith("<speak>") and text.endswith("</speak>"):
         text = text[len("<speak>") : -len("</speak>")].strip()
-    return text
+    return _NOT_XML_RE.sub("", text)
 
 
 # --------------------------------------------------------------------------- notifications
