@@ -7,9 +7,9 @@ the same skill object the web service and ``simulate`` use (``alexa.parse_envelo
 Everything is built once per execution environment: settings, the Pushover credentials (from
 the environment, a Secrets Manager secret or SSM parameters; boto3 is imported only when one is
 named), the intent map bundled beside the package, its compiled templates and one HTTP session.
-On Lambda the build runs while this module is imported, in the INIT phase, which Lambda runs
-with a full vCPU whatever the memory size and, with provisioned concurrency, before any request
-arrives. Anywhere else, importing stays light and the first call builds.
+On Lambda the build runs while this module is imported, in the INIT phase: AWS gives on-demand
+functions a full vCPU there whatever their memory size, and with provisioned concurrency INIT runs
+before any request arrives. Anywhere else, importing stays light and the first call builds.
 
 Decisions:
 
