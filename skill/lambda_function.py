@@ -121,7 +121,7 @@ def read_credentials(environ: Mapping[str, str], factory: Callable[[str], Any]) 
     secret_id = environ.get(SECRET_ID_VAR, "").strip()
     if secret_id:
         try:
-            values = _read_secret(factory("secretsmanager"), secret_id)
+            values = _read_secret(_client(factory, "secretsmanager"), secret_id)
         except CredentialReadError as err:
             logger.error("cannot read the secret %s=%s: %s", SECRET_ID_VAR, secret_id, err)
             lookup.failed = True
@@ -137,7 +137,7 @@ def read_credentials(environ: Mapping[str, str], factory: Callable[[str], Any]) 
         if not name or var in lookup.values:
             continue
         try:
-            ssm = ssm or factory("ssm")
+            ssm = ssm or _client(factory, "ssm")
             lookup.values[var] = _read_parameter(ssm, name)
         except CredentialReadError as err:
             logger.error("cannot read the parameter %s=%s: %s", parameter_var, name, err)
@@ -145,6 +145,13 @@ def read_credentials(environ: Mapping[str, str], factory: Callable[[str], Any]) 
         else:
             lookup.sources[var] = f"parameter {name}"
     return lookup
+
+
+def _client(factory: Callable[[str], Any], service_name: str) -> Any:
+    try:
+        return factory(service_name)
+    except Exception as err:  # no boto3 outside Lambda, no region, …
+        raise CredentialReadError(f"no {service_name} client: {_reason(err)}") from err
 
 
 def _read_secret(client: Any, secret_id: str) -> dict[str, str]:

@@ -315,6 +315,18 @@ def test_an_unreadable_parameter_names_it(env, aws, caplog):
     assert "cannot read the parameter PUSHOVER_TOKEN_PARAMETER=/skill/token: AWSError" in caplog.text
 
 
+def test_no_boto3_outside_lambda_is_a_read_failure_not_a_crash(env, caplog):
+    def no_boto3(service_name: str) -> None:
+        raise ModuleNotFoundError("No module named 'boto3'")
+
+    env.setattr(lambda_function, "client_factory", no_boto3)
+    env.setenv("PUSHOVER_SECRET_ID", SECRET_ARN)
+    with caplog.at_level(logging.ERROR):
+        response = lambda_function.handler(locate(), None)
+    assert said(response) == not_configured()
+    assert "no secretsmanager client: ModuleNotFoundError: No module named 'boto3'" in caplog.text
+
+
 # --------------------------------------------------------------------------- dry run, failures, the map
 
 
