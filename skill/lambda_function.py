@@ -266,10 +266,10 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
     service = Service(imap, settings, outbox=None)
     missing = settings.missing_credentials
     if missing and not settings.dry_run:
-        logger.error(
-            "not configured: %s missing; set %s, or name a secret in %s",
-            " and ".join(missing), " and ".join(f"{v} or {PARAMETER_VARS[v]}" for v in missing), SECRET_ID_VAR,
-        )  # fmt: skip
+        secret_id = env.get(SECRET_ID_VAR, "").strip()
+        where = " and ".join(f"{v} or {PARAMETER_VARS[v]}" for v in missing)
+        hint = f"neither the secret {secret_id} nor the environment has it" if secret_id else f"set {where}"
+        logger.error("not configured: %s missing; %s", " and ".join(missing), hint)
     logger.info(
         "cold start: %d intents from %s; %s; dry run %s; built in %.0f ms",
         len(imap.intents), imap.path,
