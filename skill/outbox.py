@@ -187,6 +187,16 @@ class Outbox:
         logger.info("queued notification %s for retry (intent %s, notifier %s)", item_id, intent or "-", notifier)
         return item_id
 
+    def discard_tagged(self, tag: str) -> int:
+        """Drop waiting emergency alerts carrying ``tag`` (a cancel by voice); how many were dropped."""
+        dropped = 0
+        for item in self.pending():
+            tags = {t.strip() for t in (item.message.tags or "").split(",")}
+            if tag in tags and self._execute("DELETE FROM pending WHERE id = ?", (item.id,)):
+                dropped += 1
+                logger.info("dropped queued alert %s: canceled by tag %s", item.id, tag)
+        return dropped
+
     # -- inspection --------------------------------------------------------
 
     def depth(self) -> int:

@@ -79,6 +79,8 @@ class Outbox(Protocol):
 
     def put(self, notifier: str, message: Message, *, validate_devices: bool = False, intent: str = "") -> str: ...
 
+    def discard_tagged(self, tag: str) -> int: ...
+
 
 @dataclass
 class Delivery:
@@ -93,6 +95,7 @@ class Delivery:
     attachment_error: str | None = None
     error: str | None = None
     outbox_id: str | None = None
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly view (what ``simulate --json`` prints); no secrets in it."""
@@ -108,7 +111,7 @@ class Delivery:
                 "bytes": len(self.message.attachment.data),
             }
         result: dict[str, Any] = {"notifier": self.notifier, "status": str(self.status), "params": data}
-        for key in ("request_id", "receipt", "attachment_ref", "attachment_error", "error", "outbox_id"):
+        for key in ("request_id", "receipt", "attachment_ref", "attachment_error", "error", "outbox_id", "note"):
             if getattr(self, key):
                 result[key] = getattr(self, key)
         return result
@@ -305,10 +308,18 @@ class Service:
                             attachment_error=attachment_error)  # fmt: skip
         if self.dry_run or creds is None:
             delivery.status = Status.DRY_RUN
+            if item.validate_devices and message.devices:
+                delivery.note = "devices from speech are checked against your Pushover account only when sending"
+            # What was said may be private: the text itself only at DEBUG (`serve -v` shows it).
+            logger.info(
+                "dry run: intent %s would send a %d-character message through notifier %s%s",
+                intent, len(message.message), item.notifier, " with an attachment" if message.attachment else "",
+            )  # fmt: skip
             logger.debug("dry run: would send %s", _describe(message))
             return delivery
-        if item.validate_devices and self.outbox is not None:
-            # Devices could not be checked (Pushover unreachable): the outbox checks them before it sends.
+        if item.validate_devices:
+            # The devices could not be checked (Pushover unreachable). Sending unchecked names could
+            # broadcast to every device, so only the outbox may send, after it has checked them.
             return self._queue(intent, delivery, TransientError("device check pending"), validate_devices=True)
         try:
             result = self.client.send(message, creds)
@@ -415,10 +426,15 @@ class Service:
             logger.debug("dry run: would cancel alerts tagged %r", tag)
             count = 0
         else:
+            # An alert still waiting in the outbox has not reached Pushover: cancel it here too.
+            waiting = self._discard_queued(tag)
             try:
-                count = self.client.cancel_by_tag(creds.token, tag)
+                count = self.client.cancel_by_tag(creds.token, tag) + waiting
             except PushoverError as err:
-                return self._failed(spec.name, [], err, locale)
+                if not waiting:
+                    return self._failed(spec.name, [], err, locale)
+                logger.warning("intent %s: cancel by tag failed at Pushover: %s", spec.name, err)
+                count = waiting
         speech_context = {**context, "canceled": count}
         speech = self._speak(spec.speech, speech_context, locale)
         if not speech:
@@ -427,6 +443,15 @@ class Service:
         if self.dry_run and spec.speech is None:
             speech = phrase(locale, "dry_run")
         return Outcome(spec.name, Status.CANCELED, speech, canceled=count)
+
+    def _discard_queued(self, tag: str) -> int:
+        if self.outbox is None:
+            return 0
+        try:
+            return self.outbox.discard_tagged(tag)
+        except OutboxError as err:
+            logger.error("could not drop queued alerts tagged %s: %s", tag, err)
+            return 0
 
     def _speak(self, spec: SpeechSpec | None, context: Mapping[str, Any], locale: str | None) -> str:
         if spec is None:

@@ -66,6 +66,9 @@ intents:
       tags: alarm
       sound: siren
     speech: "Alert sent."
+  AllClearIntent:
+    samples: ["all clear"]
+    cancel_alerts: {tag: alarm}
 """
 
 
@@ -414,6 +417,22 @@ def test_a_queued_emergency_alert_is_sent_as_is(rig: Rig) -> None:
     assert rig.outbox.run_once() == 1
     form = rig.fake.requests_to("messages")[-1].form
     assert (form["priority"], form["retry"], form["expire"], form["tags"]) == ("2", "30", "300", "alarm")
+
+
+def test_all_clear_cancels_an_alert_still_waiting_in_the_outbox(rig: Rig) -> None:
+    rig.fake.down()
+    rig.say("EmergencyIntent")
+    rig.say("ShoppingIntent", Item="milk")
+    assert rig.outbox.depth() == 2
+    rig.fake.up()
+    speech, outcome = rig.say("AllClearIntent")
+    assert outcome.canceled == 1
+    assert "I stopped one alert." in speech
+    assert rig.outbox.depth() == 1
+    rig.clock.now += 5
+    assert rig.outbox.run_once() == 1
+    assert rig.delivered()[-1] == "Please buy milk."
+    assert rig.fake.requests_to("cancel_by_tag")[-1].path == "/1/receipts/cancel_by_tag/alarm.json"
 
 
 def test_the_worker_thread_delivers_while_the_skill_keeps_answering(make_rig: Callable[..., Rig]) -> None:

@@ -328,3 +328,12 @@ def test_secrets_never_reach_logs_or_reprs(fake_pushover, caplog):
     for text in texts:
         assert TOKEN not in text and USER not in text
     assert os.environ.get("PUSHOVER_TOKEN") != TOKEN
+
+
+def test_device_check_failing_transiently_never_sends_unchecked_names(fake_pushover):
+    service = make_service(DEVICE_MAP, fake_pushover)
+    fake_pushover.enqueue(status=500, endpoint="validate")
+    result = run(service, "SendIntent", {"Device": "kitchen", "Text": "hi"})
+    assert fake_pushover.requests_to("messages") == []
+    assert result.outcomes[0].status == Status.UNAVAILABLE
+    assert "isn't answering" in speech(result)
