@@ -379,10 +379,13 @@ class Service:
             outcome.reprompt = self._speak(spec.reprompt, speech_context, locale) or None
             outcome.end_session = not spec.keeps_session_open
             if spec.card:
-                outcome.card = (
-                    render_text(spec.card.title, speech_context, locale),
-                    render_text(spec.card.content, speech_context, locale),
-                )
+                try:  # the notification is out: a broken card must not make the person send it again
+                    outcome.card = (
+                        render_text(spec.card.title, speech_context, locale),
+                        render_text(spec.card.content, speech_context, locale),
+                    )
+                except RenderError as err:
+                    logger.warning("intent %s: card template failed: %s", name, err)
             return outcome
         worst = next(d for d in deliveries if d.status == status)
         if status == Status.QUEUED:
