@@ -2,7 +2,8 @@
 
 dispatch   cProfile over N in-process LocateIntent dispatches (ours or the anchor)
 http       the server process under cProfile (per worker thread, wall clock), N requests at c=1
-breakdown  CPU µs per request, layer by layer, ours against the anchor (no profiler: thread CPU time)
+breakdown  CPU µs per request, layer by layer, ours against the anchor (no profiler: thread CPU time,
+           medians of interleaved samples)
 verify     cProfile over N RequestVerifier.verify calls with the chain cached
 coldstart  ``python -X importtime`` of the Lambda handler module as on Lambda: the slowest imports
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import json
 import logging
 import os
 import pstats
@@ -23,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+
+from bench.harness import interleave, median
 
 
 def _package_of(filename: str) -> str:
@@ -97,15 +101,21 @@ def profile_http(kind: str, n: int, sort: str, limit: int) -> None:
         _print_stats(pstats.Stats(str(out)), sort, limit, result.ok)
 
 
-def _cpu_us(call: Callable[[], object], n: int, repeats: int = 5) -> float:
-    """Least thread CPU µs per call over ``repeats`` rounds of ``n`` calls (the least is the least disturbed)."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.thread_time()
-        for _ in range(n):
-            call()
-        best = min(best, (time.thread_time() - start) / n * 1e6)
-    return best
+def _cpu_us(call: Callable[[], object], n: int) -> float:
+    """Thread CPU µs per call over ``n`` calls."""
+    start = time.thread_time()
+    for _ in range(n):
+        call()
+    return (time.thread_time() - start) / n * 1e6
+
+
+def _pair(name: str, ours: Callable[[], object], anchor: Callable[[], object], n: int) -> tuple[str, float, float]:
+    """Medians of 7 interleaved samples of ``n`` calls each, after a warm-up."""
+    for _ in range(20):
+        ours()
+        anchor()
+    samples = interleave({"ours": lambda: _cpu_us(ours, n), "anchor": lambda: _cpu_us(anchor, n)}, 7)
+    return name, median(samples["ours"]), median(samples["anchor"])
 
 
 def breakdown(n: int) -> None:
@@ -122,17 +132,18 @@ def breakdown(n: int) -> None:
     body = locate_body()
     rows: list[tuple[str, float, float]] = []
     (ours, close), anchor = build_ours(), build_anchor()
-    rows.append(("dispatch, dry run (skill only)", _cpu_us(lambda: ours(body), n), _cpu_us(lambda: anchor(body), n)))
+    rows.append(_pair("dispatch, dry run (skill only)", lambda: ours(body), lambda: anchor(body), n))
     close()
     message = Message("The location of Paulus has been queried via Alexa.", title="Home Assistant",
                       devices=("pixel",), sound="falling", url="https://www.home-assistant.io/")  # fmt: skip
     with FakeProcess() as fake, tempfile.TemporaryDirectory(prefix="bench-breakdown-") as tmp:
         form = {**message.to_form(), "token": TOKEN, "user": USER}
         with PushoverClient(fake.url) as client, requests.Session() as session:
-            rows.append((
+            rows.append(_pair(
                 "one Pushover send (client side)",
-                _cpu_us(lambda: client.send(message, Credentials(TOKEN, USER)), n),
-                _cpu_us(lambda: session.post(f"{fake.url}/messages.json", data=form, timeout=(2, 4)), n),
+                lambda: client.send(message, Credentials(TOKEN, USER)),
+                lambda: session.post(f"{fake.url}/messages.json", data=form, timeout=(2, 4)),
+                n,
             ))  # fmt: skip
         settings = Settings(pushover_api_url=fake.url, pushover_token=TOKEN, pushover_user=USER, dry_run=False,
                             alexa_verify=False, outbox_path=f"{tmp}/outbox.sqlite3")  # fmt: skip
@@ -142,10 +153,11 @@ def breakdown(n: int) -> None:
             anchor_app = create_anchor_app(fake.url, TOKEN, USER)
             ours_client, anchor_client = ours_app.test_client(), anchor_app.test_client()
             headers = {"Content-Type": "application/json"}
-            rows.append((
+            rows.append(_pair(
                 "whole app, Flask test client (sends)",
-                _cpu_us(lambda: ours_client.post("/alexa", data=body, headers=headers), n),
-                _cpu_us(lambda: anchor_client.post("/alexa", data=body, headers=headers), n),
+                lambda: ours_client.post("/alexa", data=body, headers=headers),
+                lambda: anchor_client.post("/alexa", data=body, headers=headers),
+                n,
             ))  # fmt: skip
             logging.getLogger().handlers.clear()
             skill_of(ours_app).close()
@@ -177,8 +189,64 @@ def profile_verify(n: int, sort: str, limit: int) -> None:
     _print_stats(pstats.Stats(profile), sort, limit, n)
 
 
+# Imports one after another in one fresh interpreter: what each step adds on top of the ones before.
+_STEPS = """
+import importlib, json, os, sys, time
+def rss():
+    with open("/proc/self/status") as f:
+        return int(f.read().split("VmRSS:")[1].split()[0]) / 1024
+steps = [
+    ("ask_sdk_core.skill_builder (the anchor)", "ask_sdk_core.skill_builder"),
+    ("rest of ask_sdk_core/ask_sdk_model that skill.alexa uses",
+     "ask_sdk_core.serialize ask_sdk_model.dialog ask_sdk_model.ui ask_sdk_core.utils"),
+    ("jinja2 (sandbox)", "jinja2.sandbox jinja2.meta"),
+    ("yaml", "yaml"),
+    ("requests (urllib3, charset_normalizer, idna, http.client, ssl)", "requests"),
+    ("skill modules",
+     "skill.const skill.errors skill.config skill.verify skill.logs skill.phrases skill.render "
+     "skill.intent_map skill.attachments skill.pushover skill.service skill.alexa skill.lambda_function"),
+]
+out = []
+before_t, before_m = time.perf_counter(), rss()
+for label, modules in steps:
+    for module in modules.split():
+        importlib.import_module(module)
+    now_t, now_m = time.perf_counter(), rss()
+    out.append((label, (now_t - before_t) * 1000, now_m - before_m))
+    before_t, before_m = now_t, now_m
+import skill.lambda_function as lf
+runtime = lf.build_runtime()
+now_t, now_m = time.perf_counter(), rss()
+out.append(("build_runtime(): intent map, templates, Service, skill", (now_t - before_t) * 1000, now_m - before_m))
+print(json.dumps(out))
+"""
+
+
+def import_steps(runs: int = 5) -> list[tuple[str, float, float]]:
+    """Median ms and MiB that each import step adds, over ``runs`` fresh interpreters (Lambda environment)."""
+    from bench.coldstart import ROOT, lambda_env, plain_env
+
+    # Not AWS_LAMBDA_FUNCTION_NAME: the steps build the runtime themselves, after the imports.
+    env = {**plain_env(), **{k: v for k, v in lambda_env().items() if k.startswith(("PUSHOVER_", "ALEXA_"))}}
+    samples: list[list[tuple[str, float, float]]] = []
+    for _ in range(runs):
+        proc = subprocess.run(
+            [sys.executable, "-c", _STEPS], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+        samples.append([tuple(step) for step in json.loads(proc.stdout)])  # type: ignore[misc]
+    return [
+        (label, median(run[i][1] for run in samples), median(run[i][2] for run in samples))
+        for i, (label, _, _) in enumerate(samples[0])
+    ]
+
+
 def profile_coldstart(limit: int) -> None:
     from bench.coldstart import ROOT, lambda_env
+
+    print(f"{'ms':>7} {'MiB':>6}  what each step adds (median of 5 fresh interpreters)")
+    for label, ms, mib in import_steps():
+        print(f"{ms:7.1f} {mib:6.1f}  {label}")
+    print()
 
     code = "import skill.lambda_function"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=lambda_env(), check=True)  # warm the .pyc files
@@ -219,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.row == "http":
         profile_http(args.kind, args.n, args.sort, args.limit)
     elif args.row == "breakdown":
-        breakdown(min(args.n, 500))
+        breakdown(min(args.n, 300))
     elif args.row == "verify":
         profile_verify(args.n, args.sort, args.limit)
     else:
