@@ -19,7 +19,7 @@ SIZES: dict[str, tuple[dict, dict]] = {
     # Many short samples: a burst of outside load then lands on a few samples of each side, not on one.
     "dispatch": ({"n": 500, "repeats": 21}, {"n": 200, "repeats": 5}),
     "http": (
-        {"n_by_concurrency": {1: 400, 8: 800}, "repeats": 7},
+        {"n_by_concurrency": {1: 600, 8: 1200}, "repeats": 7},
         {"n_by_concurrency": {1: 60, 8: 120}, "repeats": 2, "warmup": 10},
     ),
     "verify": ({"n": 1000, "repeats": 21}, {"n": 300, "repeats": 5}),
