@@ -83,7 +83,7 @@ def slots_of(request: IntentRequest) -> dict[str, SlotValue]:
         for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
             code = getattr(getattr(authority, "status", None), "code", None)
             if getattr(code, "value", code) == "ER_SUCCESS_MATCH":
-                matches.extend(authority.values or [])
+                matches.extend(v for v in authority.values or [] if v is not None)
         if len(matches) == 1 and matches[0].value is not None:
             canonical, ident = matches[0].value.name, matches[0].value.id
         result[name] = SlotValue(name, slot.value, canonical, ident)
