@@ -656,7 +656,10 @@ class _Loader:
 
     # -- intents, our own form
 
-    def native_intent(self, name: Any, body: Any, parent: YMap) -> IntentSpec | None:
+    def intent_body(
+        self, name: Any, body: Any, parent: YMap, allowed: set[str], form: str
+    ) -> tuple[IntentSpec, YMap] | None:
+        """The checks every form shares: a valid name, a mapping body with known keys."""
         kpos = self.kpos(parent, name)
         if not isinstance(name, str) or not NAME_RE.match(name):
             self.error(kpos, f"intent name {name!r} must start with a letter and use letters, digits, _ and .")
@@ -664,8 +667,15 @@ class _Loader:
         body_map = self.expect_map(body, self.vpos(parent, name), f"intent {name}")
         if body_map is None:
             return None
-        self.check_keys(body_map, _INTENT_KEYS, f"intent {name}")
-        spec = IntentSpec(name, kpos or body_map.pos, form="native")
+        where = f"intent {name}" if form == "native" else f"{form} intent {name}"
+        self.check_keys(body_map, allowed, where)
+        return IntentSpec(name, kpos or body_map.pos, form=form), body_map
+
+    def native_intent(self, name: Any, body: Any, parent: YMap) -> IntentSpec | None:
+        found = self.intent_body(name, body, parent, _INTENT_KEYS, "native")
+        if found is None:
+            return None
+        spec, body_map = found
         if "slots" in body_map:
             spec.slots_declared = True
             slots = self.expect_map(body_map["slots"], self.vpos(body_map, "slots"), f"{name}.slots")
@@ -938,16 +948,11 @@ class _Loader:
     # -- Home Assistant forms
 
     def ha_intent(self, name: Any, body: Any, parent: YMap, form: str) -> IntentSpec | None:
-        kpos = self.kpos(parent, name)
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            self.error(kpos, f"intent name {name!r} must start with a letter and use letters, digits, _ and .")
-            return None
-        body_map = self.expect_map(body, self.vpos(parent, name), f"intent {name}")
-        if body_map is None:
-            return None
         allowed = _HA_INTENT_KEYS if form == "intent_script" else _HA_INTENT_KEYS - {"reprompt", "mode", "platforms"}
-        self.check_keys(body_map, allowed, f"{form} intent {name}")
-        spec = IntentSpec(name, kpos or body_map.pos, form=form)
+        found = self.intent_body(name, body, parent, allowed, form)
+        if found is None:
+            return None
+        spec, body_map = found
         # `async_action` only changes when Home Assistant answers; here the answer always waits for Pushover.
         if "action" in body_map:
             raw, pos = body_map["action"], self.vpos(body_map, "action")
