@@ -167,8 +167,8 @@ def _normalize_host(raw: str) -> str | None:
     return host if _HOST_RE.match(host) else None
 
 
-def _parse_host_entry(entry: str) -> tuple[str, int | None]:
-    """``host``, ``host:port`` or ``[v6]:port`` from the allowed-hosts setting."""
+def parse_host_entry(entry: str) -> tuple[str, int | None]:
+    """``host``, ``host:port`` or ``[v6]:port`` from the allowed-hosts setting; ConfigError if it is none."""
     text = entry.strip()
     problem = ConfigError(f"allowed attachment host {entry!r} is not a host name or host:port")
     if not text or re.search(r"[\s/@?#\\]", text):
@@ -208,7 +208,7 @@ class AttachmentLoader:
             raise ValueError("max_bytes must be positive and max_redirects not negative")
         # Resolved once, so a relative entry means the working directory at start.
         self._dirs = tuple(os.path.realpath(d) for d in allowed_dirs if d.strip())
-        self._hosts = frozenset(_parse_host_entry(h) for h in allowed_hosts)
+        self._hosts = frozenset(parse_host_entry(h) for h in allowed_hosts)
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._timeout = (connect_timeout_s, read_timeout_s)

@@ -21,6 +21,7 @@ import jinja2
 import yaml
 
 from . import const
+from .attachments import parse_host_entry
 from .errors import ConfigError, Problem
 from .render import CONTEXT_NAMES, SPEECH_NAMES, Template, compile_template, default_alert_tag, slot_key
 
@@ -604,6 +605,8 @@ class _Loader:
                     self.error(items.item_pos[i], f"{key}: each entry must be text")  # type: ignore[union-attr]
                 elif key == "attachment_dirs" and not os.path.isabs(os.path.expanduser(item)):
                     self.error(items.item_pos[i], f"attachment_dirs: {item!r} must be an absolute path")  # type: ignore[union-attr]
+                elif key == "attachment_hosts" and not _is_host_entry(item):
+                    self.error(items.item_pos[i], f"attachment_hosts: {item!r} is not a host name or host:port")  # type: ignore[union-attr]
                 else:
                     target.append(os.path.expanduser(item) if key == "attachment_dirs" else item.strip().lower())
         if "slot_types" in top:
@@ -769,7 +772,10 @@ class _Loader:
                 return None
             notifier = self.notifier_name(value.get("notifier", notifier), self.vpos(value, "notifier"))
             if "intent" in value:
-                source, tpos = default_alert_tag(str(value["intent"])), self.vpos(value, "intent")
+                if not isinstance(value["intent"], str) or not NAME_RE.match(value["intent"]):
+                    self.error(self.vpos(value, "intent"), f"{intent}.cancel_alerts.intent must be an intent name")
+                    return None
+                source, tpos = default_alert_tag(value["intent"]), self.vpos(value, "intent")
             else:
                 source, tpos = value["tag"], self.vpos(value, "tag")
         elif isinstance(value, str):
@@ -1073,6 +1079,14 @@ def _templates_of(spec: IntentSpec) -> Iterator[tuple[Template, Pos, bool]]:
         if slot.prompt:
             for tmpl in slot.prompt.templates.all():
                 yield tmpl, slot.prompt.pos, False
+
+
+def _is_host_entry(entry: str) -> bool:
+    try:
+        parse_host_entry(entry)
+    except ConfigError:
+        return False
+    return True
 
 
 def _is_locale_key(key: Any) -> bool:

@@ -240,6 +240,17 @@ class Service:
         if spec is None:
             return Outcome(name, Status.UNKNOWN_INTENT, phrase(locale, "unknown_intent", intent=_spoken_name(name)))
         context = build_context(slots, spec.defaults(), intent_name=name, locale=locale or "")
+        try:
+            return self._run(spec, context, locale, confirmation)
+        except RenderError as err:
+            # The reason may quote what was said (a device name, a number): slot values stay at DEBUG.
+            logger.warning("intent %s: cannot render a template", name)
+            logger.debug("intent %s: cannot render: %s", name, err)
+            return Outcome(name, Status.RENDER_FAILED, phrase(locale, "render_failed", reason=_escape(str(err))))
+
+    def _run(self, spec: IntentSpec, context: dict[str, Any], locale: str | None, confirmation: str | None) -> Outcome:
+        """Ask for what is missing, confirm, then cancel or send; a RenderError ends it early."""
+        name = spec.name
         for slot in spec.slots.values():
             if slot.required and slot.default is None and not context.get(slot.name.replace(".", "_")):
                 prompt = render_text(slot.prompt, context, locale) if slot.prompt else ""
@@ -253,13 +264,7 @@ class Service:
                 return Outcome(name, Status.CONFIRM, prompt, prompt, end_session=False)
         if spec.cancel is not None:
             return self._cancel(spec, context, locale)
-        try:
-            rendered = [render_notification(n, context, locale, intent_name=name) for n in spec.notifications]
-        except RenderError as err:
-            # The reason may quote what was said (a device name, a number): slot values stay at DEBUG.
-            logger.warning("intent %s: cannot render the notification", name)
-            logger.debug("intent %s: cannot render: %s", name, err)
-            return Outcome(name, Status.RENDER_FAILED, phrase(locale, "render_failed", reason=_escape(str(err))))
+        rendered = [render_notification(n, context, locale, intent_name=name) for n in spec.notifications]
         return self._deliver(spec, rendered, context, locale)
 
     def _deliver(
@@ -333,7 +338,8 @@ class Service:
         else:
             delivery.request_id, delivery.receipt = result.request_id, result.receipt
             if result.receipt:
-                logger.info("intent %s: alert sent: receipt %s, tags %s", intent, result.receipt, message.tags)
+                logger.info("intent %s: alert sent: receipt %s", intent, result.receipt)
+                logger.debug("intent %s: alert %s carries tags %s", intent, result.receipt, message.tags)
             if attachment_error:
                 delivery.status = Status.ATTACHMENT_DROPPED
         return delivery

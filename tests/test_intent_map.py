@@ -375,6 +375,26 @@ BAD_MAPS = [
         ["4:7: slot A.Room: type 'RoomType' is not declared under slot_types"],
         id="undefined-slot-type",
     ),
+    pytest.param(
+        """
+        attachment_hosts: [camera.local, "a b", "http://x/"]
+        intents:
+          A: {notify: {message: hi}}
+        """,
+        [
+            "1:34: attachment_hosts: 'a b' is not a host name or host:port",
+            "1:41: attachment_hosts: 'http://x/' is not a host name or host:port",
+        ],
+        id="attachment-hosts",
+    ),
+    pytest.param(
+        """
+        intents:
+          A: {cancel_alerts: {intent: [1]}}
+        """,
+        ["2:31: A.cancel_alerts.intent must be an intent name"],
+        id="cancel-intent-not-a-name",
+    ),
     pytest.param("", ["1:1: the intent map is empty"], id="empty"),
     pytest.param("- just\n- a list\n", ["1:1: the intent map must be a mapping, not a list"], id="list"),
     pytest.param("intents: [\n", ["2:1: YAML syntax error"], id="yaml-syntax"),

@@ -337,3 +337,21 @@ def test_device_check_failing_transiently_never_sends_unchecked_names(fake_pusho
     assert fake_pushover.requests_to("messages") == []
     assert result.outcomes[0].status == Status.UNAVAILABLE
     assert "isn't answering" in speech(result)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "intents: {A: {confirm: '{{ 1 // Zero }}', notify: {message: hi}}}",
+        "intents: {A: {slots: {Who: {type: AMAZON.FirstName, required: true, prompt: '{{ 1 // Zero }}'}},"
+        " notify: {message: hi}}}",
+        "intents: {A: {cancel_alerts: {tag: '{{ 1 // Zero }}'}}}",
+    ],
+    ids=["confirm-prompt", "slot-prompt", "cancel-tag"],
+)
+def test_a_failing_prompt_or_tag_template_is_a_clear_sentence_not_an_apology(fake_pushover, intent):
+    service = make_service(intent.replace("Zero", "0"), fake_pushover)
+    result = run(service, "A", dialog_state="STARTED")
+    assert result.outcomes[0].status == Status.RENDER_FAILED
+    assert speech(result).startswith("I couldn't put that notification together: a template failed")
+    assert fake_pushover.requests == []
