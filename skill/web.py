@@ -307,10 +307,12 @@ def _log_request(response: Response) -> Response:
 class WebServer:
     """The app on waitress, bound at construction (``port=0`` picks a free port), stoppable from any thread.
 
-    waitress has no public stop: ``stop()`` closes the listening socket, lets requests in flight
-    finish (up to ``STOP_TIMEOUT_S``), flushes their answers, then closes every connection; the
-    socket work runs inside waitress's own event loop through its trigger, so no socket is closed
-    under the loop's feet.
+    waitress has no public stop. ``stop()`` closes the listening socket, lets the requests in
+    flight finish (up to ``STOP_TIMEOUT_S``), sends their answers and closes every connection.
+    Sockets are closed inside waitress's event loop (handed over through its trigger, a wake-up
+    pipe), never under the loop's feet; the pipe itself is closed by ``serve()`` once the loop has
+    ended and no other thread can still write to it (a write to a closed descriptor could land in
+    whatever file reuses its number).
     """
 
     def __init__(self, app: Flask, *, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
@@ -326,6 +328,7 @@ class WebServer:
             raise
         self.host: str = self._server.effective_host
         self.port: int = int(self._server.effective_port)
+        #: Held while handing work to the loop and while closing after it: the two never overlap.
         self._lock = threading.Lock()
         self._state = "new"  # -> "serving" -> "stopped"
         self._stopping = False
@@ -346,9 +349,9 @@ class WebServer:
         try:
             self._server.run()
         finally:
-            self._close_all()
             with self._lock:
                 self._state = "stopped"
+                self._close_all()
             self._done.set()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
@@ -356,17 +359,16 @@ class WebServer:
         with self._lock:
             state, first = self._state, not self._stopping
             self._stopping = True
-            if state == "new":
+            if state == "new":  # never served: no event loop runs, so close here
                 self._state = "stopped"
-        if state == "new":  # never served: nothing runs the event loop, so close here
-            self._close_all()
+                self._close_all()
+        if state == "new":
             self._done.set()
             return
         if first and state == "serving":
-            trigger = self._server.trigger
-            trigger.pull_trigger(self._close_listener)
+            self._hand_over(self._close_listener)
             self._server.task_dispatcher.shutdown(timeout=timeout)
-            trigger.pull_trigger(self._close_connections)
+            self._hand_over(self._close_connections)
         if not self._done.wait(timeout):
             logger.warning("the server did not stop within %.0f s", timeout)
 
@@ -375,6 +377,12 @@ class WebServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def _hand_over(self, thunk: Callable[[], None]) -> None:
+        """Run ``thunk`` in the event loop, unless the loop has already ended."""
+        with self._lock:
+            if self._state == "serving":
+                self._server.trigger.pull_trigger(thunk)
 
     # In waitress's event-loop thread:
 
@@ -388,14 +396,21 @@ class WebServer:
                 channel.will_close = True
             else:  # send what is buffered, then close
                 channel.close_when_flushed = True
-        self._server.close()  # the trigger too; the loop ends with the last connection
+        # Out of the loop's map, so the loop ends with the last connection; serve() closes the pipe.
+        self._server.trigger.del_channel()
+
+    # After the loop, holding the lock:
 
     def _close_all(self) -> None:
-        """Close whatever is still open once no event loop runs (never served, or interrupted)."""
-        self._server.task_dispatcher.shutdown(timeout=STOP_TIMEOUT_S)
+        dispatcher = self._server.task_dispatcher
+        dispatcher.shutdown(timeout=STOP_TIMEOUT_S)
         for channel in list(self._server.active_channels.values()):
             channel.handle_close()
-        self._server.close()
+        if dispatcher.threads:  # a request still runs and will pull the trigger when it ends
+            logger.warning("%d request(s) still running at exit", len(dispatcher.threads))
+            wasyncore.dispatcher.close(self._server)
+        else:
+            self._server.close()  # the listening socket (if still open) and the trigger's pipe
 
 
 def _bind(host: str, port: int) -> socket.socket:

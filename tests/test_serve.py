@@ -112,23 +112,23 @@ def test_serve_without_verification_answers_and_stops_cleanly(tmp_path: Path, si
         response = session.post(
             f"{served.url}/alexa", data=fixture_body(), headers={"Content-Type": "application/json"}, timeout=10
         )
-        assert response.status_code == 200
+        assert response.status_code == 200, served.stderr
         assert (
             response.json()["response"]["outputSpeech"]["ssml"]
             == "<speak>OK, I asked Paulus's phone where it is.</speak>"
         )
         served.proc.send_signal(signum)
-        assert served.proc.wait(timeout=STOP_TIMEOUT_S) == 0
+        assert served.proc.wait(timeout=STOP_TIMEOUT_S) == 0, served.stderr
     stderr = served.stderr
     assert "request verification is OFF" in stderr
     assert "ALEXA_SKILL_ID is not set: requests for any skill id are accepted" in stderr
     assert "intents: 5 from" in stderr and "intents.yaml" in stderr
     assert "dry-run: on (PUSHOVER_TOKEN, PUSHOVER_USER not set)" in stderr
     assert "verification: OFF, skill id: not set" in stderr
-    assert re.search(r"POST /alexa 200 IntentRequest LocateIntent -> dry_run pushover=- \d+ ms", stderr)
+    assert re.search(r"POST /alexa 200 IntentRequest LocateIntent -> dry_run pushover=- \d+ ms", stderr), stderr
     assert f"{signal.Signals(signum).name} received: stopping" in stderr
-    assert stderr.rstrip().endswith("skill.web: stopped")
-    assert "Traceback" not in stderr
+    assert stderr.rstrip().endswith("skill.web: stopped"), stderr
+    assert "Traceback" not in stderr, stderr
 
 
 def test_serve_verifies_by_default(tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_serve_verifies_by_default(tmp_path: Path) -> None:
         )
         assert (response.status_code, response.json()) == (400, {"error": "request verification failed"})
         served.proc.terminate()
-        assert served.proc.wait(timeout=STOP_TIMEOUT_S) == 0
+        assert served.proc.wait(timeout=STOP_TIMEOUT_S) == 0, served.stderr
     stderr = served.stderr
     assert "verification: on, skill id: set" in stderr
     assert "request verification is OFF" not in stderr and "ALEXA_SKILL_ID is not set" not in stderr
@@ -175,12 +175,13 @@ def test_invalid_intent_map_exits_1_with_each_problem(tmp_path: Path, capsys: py
 
 
 def test_busy_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    threads_before = set(threading.enumerate())
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         assert main(["serve", "--port", str(port), "--intent-map", EXAMPLE_MAP]) == 1
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
-    assert not [t for t in threading.enumerate() if t.name.startswith("waitress-")]
+    assert not [t.name for t in set(threading.enumerate()) - threads_before if t.name.startswith("waitress-")]
 
 
 def test_unknown_host_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

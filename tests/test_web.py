@@ -731,6 +731,30 @@ def test_stop_lets_the_request_in_flight_finish(
     assert speech_of(answer.json()) == LOCATE_SPEECH
 
 
+def test_stop_never_writes_to_a_closed_wake_up_pipe(
+    app: Flask, session: requests.Session, web_log: pytest.LogCaptureFixture
+) -> None:
+    # The loop may run a handed-over step before pull_trigger() has written its wake-up byte
+    # (another thread's byte woke it); the pipe must still be open for that write.
+    server = WebServer(app, host="127.0.0.1", port=0)
+    trigger = server._server.trigger
+    real_pull = trigger.pull_trigger
+
+    def pull_then_pull_again(thunk: Any = None) -> None:
+        real_pull(thunk)
+        time.sleep(0.1)  # time for the loop to run the step and, if it could, close the pipe
+        real_pull()  # what a worker thread finishing a request does
+
+    trigger.pull_trigger = pull_then_pull_again
+    thread = threading.Thread(target=server.serve)
+    thread.start()
+    assert session.get(f"{server.url}/healthz", timeout=10).status_code == 200
+    server.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert [r.getMessage() for r in web_log.records if r.levelno >= logging.WARNING] == []
+
+
 def test_stop_before_serve_and_twice(app: Flask) -> None:
     server = WebServer(app, host="127.0.0.1", port=0)
     server.stop()
