@@ -23,6 +23,7 @@ from skill import const
 from skill.__main__ import main
 from skill.alexa import build_request_envelope
 from skill.config import Settings
+from skill.intent_map import load_intent_map
 from skill.service import Service
 from skill.web import SERVER_MAX_BODY_BYTES, WebServer, create_app, skill_of
 from tests.fake_pushover import TOKEN, USER, FakePushover
@@ -91,7 +92,7 @@ def chains(pki: Pki) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def fetched(chains: dict[str, bytes]) -> list[str]:
+def fetched() -> list[str]:
     """The certificate URLs the verifier fetched during the test."""
     return []
 
@@ -248,19 +249,13 @@ def test_skill_errors_become_speech_not_a_500(
         def handle_intent(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("boom")
 
-    service = BrokenService(_load_map(), settings)
+    service = BrokenService(load_intent_map(EXAMPLE_MAP), settings)
     client = make_app(settings, SERVICE=service).test_client()
     body = encode(locate_envelope())
     response = client.post("/alexa", data=body, headers=alexa_headers(body, pki))
     assert response.status_code == 200
     assert "Sorry" in speech_of(response.get_json())
     assert any(r.exc_info for r in web_log.records if r.name == "skill.alexa")
-
-
-def _load_map() -> Any:
-    from skill.intent_map import load_intent_map
-
-    return load_intent_map(EXAMPLE_MAP)
 
 
 # --------------------------------------------------------------------------- the endpoint: refused
