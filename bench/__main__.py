@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.harness import RESULTS_PATH, Figure, format_table, machine, machine_line, write_results
+from bench.harness import RESULTS_PATH, Figure, format_table, machine, write_results
 
 #: row -> (full sizes, quick sizes), as keyword arguments of its measure function.
 SIZES: dict[str, tuple[dict, dict]] = {
@@ -95,7 +95,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    log(machine_line(info))
     load = info.get("loadavg_at_start")
     if load and info["cpus"] and load[0] > 0.5 * info["cpus"]:
         log(f"note: the machine is busy (load average {load[0]:.1f} on {info['cpus']} CPUs): figures will be noisy")

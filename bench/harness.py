@@ -41,7 +41,19 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
-        """ours / anchor (for a rate, too: 0.9 means 90 % of the anchor's throughput)."""
+        """ours / anchor (for a rate, too: 0.9 means 90 % of the anchor's throughput).
+
+        With interleaved samples, the median of the round-by-round ratios: each pair was measured
+        back to back, so load from outside that comes and goes cancels out within a pair.
+        """
+        paired = paired_ratio(self.samples)
+        if paired is not None:
+            return paired
+        return self.ratio_of_medians
+
+    @property
+    def ratio_of_medians(self) -> float | None:
+        """median(ours) / median(anchor)."""
         if self.ours is None or not self.anchor:
             return None
         return self.ours / self.anchor
@@ -74,7 +86,7 @@ class Figure:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(ratio=self.ratio, paired_ratio=paired_ratio(self.samples), ok=self.ok, goal_text=self.goal_text())
+        data.update(ratio=self.ratio, ratio_of_medians=self.ratio_of_medians, ok=self.ok, goal_text=self.goal_text())
         return data
 
 
@@ -103,9 +115,12 @@ def interleave(measures: dict[str, Callable[[], T]], repeats: int) -> dict[str, 
     return results
 
 
-def paired_ratio(samples: dict[str, list[float]], ours: str = "ours", anchor: str = "anchor") -> float | None:
-    """The median of ours/anchor taken round by round (each pair measured back to back)."""
-    pairs = [o / a for o, a in zip(samples.get(ours, []), samples.get(anchor, []), strict=False) if a]
+def paired_ratio(samples: dict[str, list[float]]) -> float | None:
+    """The median of ours/anchor taken round by round; None without exactly one other side of equal length."""
+    others = [side for side in samples if side != "ours"]
+    if "ours" not in samples or len(others) != 1 or len(samples[others[0]]) != len(samples["ours"]):
+        return None
+    pairs = [o / a for o, a in zip(samples["ours"], samples[others[0]], strict=True) if a]
     return median(pairs) if pairs else None
 
 
@@ -149,7 +164,8 @@ def format_table(figures: Sequence[Figure], info: dict[str, Any]) -> str:
         cells += [r[4].ljust(widths[4]), r[5]]
         lines.append("  ".join(cells).rstrip())
     anchors = sorted({f"{f.row}: anchor = {f.anchor_name}" for f in figures if f.anchor_name})
-    return "\n".join([*lines, "", *anchors])
+    note = "ours, anchor: medians; ratio: median of the round-by-round ratios (A B, B A, … measured back to back)"
+    return "\n".join([*lines, "", note, *anchors])
 
 
 def write_results(figures: Sequence[Figure], info: dict[str, Any], path: Path, **meta: Any) -> None:

@@ -155,7 +155,8 @@ def _http_figures(runs: dict[str, list[Run]], concurrency: int, n: int, repeats:
     if cpu["ours"] and cpu["anchor"]:
         figures.append(
             Figure("http", f"HTTP {c} server CPU", "ms/req", median(cpu["ours"]), median(cpu["anchor"]), anchor_a,
-                   samples=cpu, extra={"bare": median(cpu["bare"]) if cpu["bare"] else None})
+                   samples={"ours": cpu["ours"], "anchor": cpu["anchor"]},
+                   extra={"bare_ms_per_req": median(cpu["bare"]) if cpu["bare"] else None})
         )  # fmt: skip
     return figures
 

@@ -135,3 +135,11 @@ def test_main_writes_results_json(tmp_path, capsys):
     assert data["figures"][0]["ok"] is True
     printed = capsys.readouterr().out
     assert printed.startswith("machine: ") and "Pushover connections" in printed
+
+
+def test_ratio_pairs_the_rounds_when_there_are_samples():
+    figure = Figure("r", "t", "µs", 2.0, 1.0, "a", samples={"ours": [2.0, 4.0, 3.0], "anchor": [1.0, 4.0, 1.0]})
+    assert figure.ratio == 2.0  # ratios 2, 1, 3
+    assert figure.ratio_of_medians == 2.0 / 1.0
+    uneven = Figure("r", "t", "µs", 2.0, 1.0, "a", samples={"ours": [2.0], "anchor": [1.0, 1.0]})
+    assert uneven.ratio == uneven.ratio_of_medians
