@@ -165,7 +165,8 @@ def format_table(figures: Sequence[Figure], info: dict[str, Any]) -> str:
         lines.append("  ".join(cells).rstrip())
     anchors = sorted({f"{f.row}: anchor = {f.anchor_name}" for f in figures if f.anchor_name})
     note = "ours, anchor: medians; ratio: median of the round-by-round ratios (A B, B A, … measured back to back)"
-    return "\n".join([*lines, "", note, *anchors])
+    warnings = [f"WARNING {f.name}: {f.extra['warning']}" for f in figures if f.extra.get("warning")]
+    return "\n".join([*lines, "", note, *anchors, *warnings])
 
 
 def write_results(figures: Sequence[Figure], info: dict[str, Any], path: Path, **meta: Any) -> None:

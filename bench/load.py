@@ -8,7 +8,6 @@ the load generator do not share a GIL — only the machine's cores.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import itertools
 import json
@@ -23,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from bench.harness import percentile
 
@@ -142,7 +142,7 @@ class ServerProcess:
         self.argv, self.env, self.log_path, self.name = list(argv), dict(env), log_path, name
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log: object = None
+        self._log: IO[bytes] | None = None
 
     def start(self, timeout_s: float = 30.0) -> ServerProcess:
         log = self.log_path.open("wb")
@@ -175,7 +175,7 @@ class ServerProcess:
                 proc.kill()
                 code = proc.wait()
         if self._log is not None:
-            self._log.close()  # type: ignore[attr-defined]
+            self._log.close()
             self._log = None
         return code
 
@@ -273,13 +273,3 @@ def ours_argv(*flags: str) -> list[str]:
 
 def bench_server_argv(kind: str, threads: int) -> list[str]:
     return [sys.executable, "-m", "bench.server", kind, "--threads", str(threads)]
-
-
-@contextlib.contextmanager
-def quiet_stop(*servers: ServerProcess):  # type: ignore[no-untyped-def]
-    """Stop every server however the block ends."""
-    try:
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()

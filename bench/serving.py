@@ -116,7 +116,9 @@ def measure_http(n_by_concurrency: dict[int, int] | None = None, repeats: int = 
             figures.extend(_http_figures(interleave(measures, repeats), concurrency, n, repeats, threads))
         for name, server in servers.items():
             log = server.log_text()
-            figures[0].extra.setdefault("server_log_tail", {})[name] = log[-600:] if "Traceback" in log else ""
+            if "Traceback" in log:
+                figures[0].extra.setdefault("server_log_tail", {})[name] = log[-2000:]
+                figures[0].extra["warning"] = f"the {name} server logged a traceback (results.json: server_log_tail)"
     return figures
 
 
@@ -134,6 +136,10 @@ def _http_figures(runs: dict[str, list[Run]], concurrency: int, n: int, repeats:
         "errors": {name: sum(r.result.errors for r in runs[name]) for name in runs},
         "notifications_match": all(r.notifications == r.result.ok for name in ("ours", "anchor") for r in runs[name]),
     }  # fmt: skip
+    if any(extra["errors"].values()) or not extra["notifications_match"]:
+        extra["warning"] = (
+            f"c={concurrency}: errors {extra['errors']}; every 200 notified: {extra['notifications_match']}"
+        )
     anchor_a = "bench/anchor_flask.py (a): Flask + ask-sdk-core + requests.Session, same waitress threads"
     anchor_b = "bench/anchor_flask.py (b): bare Flask route, canned response"
     tp = {name: series(name, "throughput") for name in runs}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import tempfile
 import time
@@ -17,7 +18,7 @@ SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 
 
 @dataclass
-class TestPki:
+class BenchPki:
     """The throwaway PKI of tests/pki.py, with the root written to a CA bundle file."""
 
     pki: object  # tests.pki.Pki
@@ -32,14 +33,14 @@ class TestPki:
         return signed_headers(body, self.pki.leaf_key, CERT_URL), body  # type: ignore[attr-defined]
 
 
-def make_test_pki(directory: Path) -> TestPki:
+def make_test_pki(directory: Path) -> BenchPki:
     """A fresh test PKI; its root goes to ``directory/root.pem``."""
     from tests.pki import make_pki
 
     pki = make_pki()
     root_path = directory / "root.pem"
     root_path.write_bytes(pki.root_pem)
-    return TestPki(pki, pki.chain_pem, root_path)
+    return BenchPki(pki, pki.chain_pem, root_path)
 
 
 def time_per_call_us(call: Callable[[], object], n: int) -> float:
@@ -71,8 +72,6 @@ def measure_verify(n: int = 2000, repeats: int = 7) -> list[Figure]:
         try:
             verifier.verify(headers, body, envelope)  # fetches and caches the chain
             public_key = test_pki.pki.leaf.public_key()  # type: ignore[attr-defined]
-            import base64
-
             signature = base64.b64decode(headers["Signature-256"])
 
             def ours() -> None:

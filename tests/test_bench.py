@@ -143,3 +143,20 @@ def test_ratio_pairs_the_rounds_when_there_are_samples():
     assert figure.ratio_of_medians == 2.0 / 1.0
     uneven = Figure("r", "t", "µs", 2.0, 1.0, "a", samples={"ours": [2.0], "anchor": [1.0, 1.0]})
     assert uneven.ratio == uneven.ratio_of_medians
+
+
+def test_table_repeats_warnings_from_a_row():
+    figure = Figure("http", "HTTP c=1 throughput", "req/s", 1.0, 1.0, "a", extra={"warning": "errors {'ours': 2}"})
+    assert "WARNING HTTP c=1 throughput: errors {'ours': 2}" in format_table([figure], machine())
+
+
+def test_a_row_that_fails_is_reported_and_the_others_still_run(monkeypatch):
+    def measure(row):
+        if row == "dispatch":
+            raise RuntimeError("broken on purpose")
+        return lambda **kwargs: [Figure(row, row, "count", 1.0)]
+
+    monkeypatch.setattr(bench_main, "measure", measure)
+    figures, failures = bench_main.run_rows(["dispatch", "connections"], quick=True, log=lambda message: None)
+    assert failures == ["dispatch: RuntimeError: broken on purpose"]
+    assert [(f.row, f.ours) for f in figures] == [("dispatch", None), ("connections", 1.0)]
