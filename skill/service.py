@@ -32,6 +32,7 @@ from .pushover import Message, PushoverClient
 from .render import (
     RenderedNotification,
     SlotValue,
+    Template,
     build_context,
     escape_ssml,
     render_notification,
@@ -162,6 +163,12 @@ class Service:
             [*settings.attachment_dirs, *intent_map.attachment_dirs], intent_map.attachment_hosts
         )
         self.outbox = outbox
+        #: intents whose speech, reprompt or card templates read ``notifications``
+        self._lists_notifications = {
+            spec.name
+            for spec in intent_map.intents.values()
+            if any("notifications" in t.variables for t in _response_templates(spec))
+        }
 
     # -- credentials
 
@@ -366,7 +373,7 @@ class Service:
         name = spec.name
         status = max((d.status for d in deliveries), key=_SEVERITY.index, default=Status.SPOKEN)
         if status in {Status.SENT, Status.DRY_RUN, Status.ATTACHMENT_DROPPED, Status.SPOKEN}:
-            speech_context = _speech_context(context, deliveries)
+            speech_context = _speech_context(context, deliveries, with_list=name in self._lists_notifications)
             speech = self._speak(spec.speech, speech_context, locale)
             if not speech:
                 speech = (
@@ -477,7 +484,8 @@ class Service:
         self.loader.close()
 
 
-def _speech_context(context: dict[str, Any], deliveries: list[Delivery]) -> dict[str, Any]:
+def _speech_context(context: dict[str, Any], deliveries: list[Delivery], *, with_list: bool) -> dict[str, Any]:
+    """What speech, reprompt and card templates see: the request's context and what was sent."""
     result = dict(context)
     if deliveries:
         first = deliveries[0].message
@@ -485,8 +493,16 @@ def _speech_context(context: dict[str, Any], deliveries: list[Delivery]) -> dict
             message=first.message, title=first.title or "", devices=list(first.devices), priority=first.priority,
             retry=first.retry, expire=first.expire, receipt=deliveries[0].receipt or "",
         )  # fmt: skip
-    result["notifications"] = [d.as_dict() for d in deliveries]
+    if with_list:  # building the list costs more than the rest of the answer; only when a template reads it
+        result["notifications"] = [d.as_dict() for d in deliveries]
     return result
+
+
+def _response_templates(spec: IntentSpec) -> list[Template]:
+    fields = [spec.speech.text if spec.speech else None, spec.reprompt.text if spec.reprompt else None]
+    if spec.card:
+        fields += [spec.card.title, spec.card.content]
+    return [t for f in fields if f is not None for t in f.templates.all()]
 
 
 def _reason(err: PushoverError) -> str:

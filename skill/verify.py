@@ -243,12 +243,17 @@ def _explain_path_failure(leaf: x509.Certificate, intermediates: list[x509.Certi
 
 @dataclass(frozen=True)
 class _Chain:
-    """A downloaded chain that verified once; ``expires`` (epoch s) is the earliest notAfter on its path."""
+    """A downloaded chain that verified once.
+
+    ``valid_from`` and ``expires`` (epoch s) bound the window in which every certificate on its
+    verified path is valid: the latest notBefore and the earliest notAfter.
+    """
 
     leaf: x509.Certificate
     intermediates: list[x509.Certificate]
     public_key: RSAPublicKey
     expires: float
+    valid_from: float
 
 
 class RequestVerifier:
@@ -394,11 +399,19 @@ class RequestVerifier:
         path = self._verify_path(leaf, intermediates, now)
         # The entry ends when the first certificate on the verified path expires (the leaf at the latest).
         expires = min(c.not_valid_after_utc for c in path).timestamp()
-        return _Chain(leaf, intermediates, public_key, expires)
+        valid_from = max(c.not_valid_before_utc for c in path).timestamp()
+        return _Chain(leaf, intermediates, public_key, expires, valid_from)
 
     def _check_chain(self, chain: _Chain, now: float) -> None:
-        """Verify a cached chain again at ``now``."""
-        self._verify_path(chain.leaf, chain.intermediates, now)
+        """Check a cached chain at ``now``.
+
+        The path, names and roots of a verified chain cannot change; only time can invalidate it.
+        Inside the validity window of every certificate on its path nothing needs checking again
+        (the cache already drops the entry after ``expires``); outside it, verify in full, which
+        refuses with the precise reason.
+        """
+        if not chain.valid_from <= now <= chain.expires:
+            self._verify_path(chain.leaf, chain.intermediates, now)
 
     def _verify_path(
         self, leaf: x509.Certificate, intermediates: list[x509.Certificate], now: float

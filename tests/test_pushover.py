@@ -572,3 +572,19 @@ def test_secrets_in_a_multi_user_key_are_hidden(fake_pushover: FakePushover) -> 
     with PushoverClient(fake_pushover.url) as client, pytest.raises(TransientError) as info:
         client.send(Message("hi"), Credentials(TOKEN, f"{USER},{other}"))
     assert other not in str(info.value) and other not in repr(info.value.errors)
+
+
+def test_proxy_variables_are_read_once_at_start(fake_pushover: FakePushover, monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = closed_port().removesuffix("/1")
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("http_proxy", proxy)
+    with PushoverClient(fake_pushover.url, connect_timeout_s=1.0, read_timeout_s=1.0) as through_proxy:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        with pytest.raises(PushoverConnectionError):
+            through_proxy.send(Message("hi"), Credentials(TOKEN, USER))
+        with PushoverClient(fake_pushover.url, connect_timeout_s=1.0, read_timeout_s=1.0) as direct:
+            assert direct.send(Message("hi"), Credentials(TOKEN, USER)).request_id
+    assert len(fake_pushover.requests_to("messages")) == 1

@@ -355,3 +355,14 @@ def test_a_failing_prompt_or_tag_template_is_a_clear_sentence_not_an_apology(fak
     assert result.outcomes[0].status == Status.RENDER_FAILED
     assert speech(result).startswith("I couldn't put that notification together: a template failed")
     assert fake_pushover.requests == []
+
+
+def test_speech_can_list_what_was_sent(fake_pushover):
+    text = """
+    intents:
+      A:
+        notify: [{message: one, target: pixel3}, {message: two, target: iphone}]
+        speech: "Sent {{ notifications | length }}: {% for n in notifications %}{{ n.params.device }} {% endfor %}"
+    """
+    service = make_service(text, fake_pushover)
+    assert speech(run(service, "A")) == "Sent 2: pixel3 iphone"
