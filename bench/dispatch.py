@@ -32,7 +32,7 @@ def build_ours() -> tuple[Callable[[bytes], bytes], Callable[[], None]]:
     skill = build_skill(service)
 
     def dispatch(body: bytes) -> bytes:
-        return json.dumps(invoke(skill, parse_envelope(body)).response).encode()
+        return json.dumps(invoke(skill, parse_envelope(body), payload=body).response).encode()
 
     return dispatch, service.close
 

@@ -174,7 +174,7 @@ def _alexa() -> ResponseReturnValue:
         logger.error("verification failed unexpectedly", exc_info=err)
         return _refuse(f"verification failed unexpectedly ({type(err).__name__})", public="request verification failed")
     try:
-        result = alexa.invoke(ext.skill, envelope, log=False)
+        result = alexa.invoke(ext.skill, envelope, log=False, payload=body)
     except InvalidRequestError as err:
         return _refuse(str(err))
     except Exception as err:  # the skill's catch-all handler turns its own errors into speech; this is the rest
