@@ -19,6 +19,14 @@ def fake_pushover():
         yield fake
 
 
+@pytest.fixture
+def cameras():
+    """Start HTTP "cameras" on 127.0.0.1 (tests/camera.py); all stopped after the test."""
+    from tests.camera import run_cameras
+
+    yield from run_cameras()
+
+
 @pytest.fixture(autouse=True)
 def _restore_logging():
     """The CLI's main() configures logging for the process; give every test the state it found."""

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
-import socketserver
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,9 +15,19 @@ import requests
 from skill import const
 from skill.attachments import Attachment, AttachmentLoader, sniff_image_type
 from skill.errors import AttachmentError, ConfigError
+from tests.camera import (
+    JPEG,
+    PNG,
+    CameraServer,
+    Route,
+    declared_too_big,
+    drip,
+    image,
+    late_headers,
+    redirect,
+    stream,
+)
 
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)
 GIF = b"GIF89a\x01\x00\x01\x00" + bytes(64)
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(64)
 BMP = b"BM" + bytes(12) + (40).to_bytes(4, "little") + bytes(64)
@@ -254,164 +260,17 @@ def test_attachment_repr_hides_the_bytes() -> None:
     assert repr(Attachment("a.png", "image/png", PNG)) == f"Attachment('a.png', 'image/png', {len(PNG)} bytes)"
 
 
-# ---------------------------------------------------------------- a camera on 127.0.0.1
-
-Route = Callable[["_Handler"], None]
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins handler threads: none outlives its test
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, Route] = {}
-        self.hits: list[str] = []
-        self.stop = threading.Event()
-        self.stream_done = threading.Event()
-        self.streamed = 0
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # HTTPServer's would look up a host name
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.hits.append(self.path)
-        route = self.server.routes.get(urlsplit(self.path).path)
-        try:
-            if route is None:
-                self.reply(404, b"not found", "text/plain")
-            else:
-                route(self)
-        except ConnectionError:
-            pass  # the client hung up, as it should when it refuses
-
-    def reply(
-        self,
-        status: int,
-        body: bytes = b"",
-        content_type: str = "image/png",
-        headers: dict[str, str] | None = None,
-        length: int | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body) if length is None else length))
-        self.send_header("Connection", "close")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def start_stream(self, content_type: str = "image/jpeg", chunked: bool = False) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Connection", "close")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def image(body: bytes = PNG, content_type: str = "image/png") -> Route:
-    return lambda h: h.reply(200, body, content_type)
-
-
-def redirect(location: str, status: int = 302) -> Route:
-    return lambda h: h.reply(status, b"", "text/plain", {"Location": location})
-
-
-def stream(first: bytes, total: int, *, chunked: bool, block_size: int = 64 * 1024) -> Route:
-    """Send ``first`` then zeros up to ``total`` bytes, no Content-Length; count what was written."""
-
-    def route(h: _Handler) -> None:
-        h.start_stream(chunked=chunked)
-        try:
-            data = first.ljust(block_size, b"\x00")
-            while h.server.streamed < total and not h.server.stop.is_set():
-                block = data[: total - h.server.streamed]
-                h.wfile.write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
-                h.server.streamed += len(block)
-                data = bytes(block_size)
-            if chunked:
-                h.wfile.write(b"0\r\n\r\n")
-        finally:
-            h.server.stream_done.set()
-
-    return route
-
-
-def drip(h: _Handler) -> None:
-    """A JPEG one byte at a time, each well inside the read timeout."""
-    h.start_stream()
-    for byte in JPEG:
-        if h.server.stop.wait(0.05):
-            return
-        h.wfile.write(bytes([byte]))
-
-
-def late_headers(h: _Handler) -> None:
-    h.server.stop.wait(5)
-
-
-def declared_too_big(h: _Handler) -> None:
-    """Headers promise more than the cap; the body never comes, so reading it would time out."""
-    h.send_response(200)
-    h.send_header("Content-Type", "image/jpeg")
-    h.send_header("Content-Length", str(const.MAX_ATTACHMENT_BYTES + 1))
-    h.end_headers()
-    h.wfile.write(JPEG)
-    h.server.stop.wait(5)
+# ---------------------------------------------------------------- a camera on 127.0.0.1 (tests/camera.py)
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[], _Server]]:
-    started: list[tuple[_Server, threading.Thread]] = []
-
-    def start() -> _Server:
-        server = _Server()
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        started.append((server, thread))
-        return server
-
-    yield start
-    for server, thread in started:
-        server.stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def camera(cameras: Callable[[], CameraServer]) -> CameraServer:
+    return cameras()
 
 
 @pytest.fixture
-def camera(serve: Callable[[], _Server]) -> _Server:
-    return serve()
-
-
-@pytest.fixture
-def other(serve: Callable[[], _Server]) -> _Server:
-    return serve()
+def other(cameras: Callable[[], CameraServer]) -> CameraServer:
+    return cameras()
 
 
 @pytest.mark.parametrize(
@@ -428,7 +287,7 @@ def other(serve: Callable[[], _Server]) -> _Server:
     ],
 )
 def test_fetch_url_from_an_allowed_host(
-    camera: _Server,
+    camera: CameraServer,
     make_loader: Callable[..., AttachmentLoader],
     path: str,
     body: bytes,
@@ -452,7 +311,7 @@ def test_fetch_url_from_an_allowed_host(
 )
 @pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.1:{port}"])
 def test_host_entries_with_and_without_port(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader], ref: str, entry: str
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader], ref: str, entry: str
 ) -> None:
     camera.routes["/a.png"] = image()
     loader = make_loader(hosts=[entry.format(port=camera.port)])
@@ -484,7 +343,7 @@ def test_host_entries_with_and_without_port(
     ],
 )
 def test_refused_urls_never_reach_the_network(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader], ref: str, hosts: list[str], reason: str
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader], ref: str, hosts: list[str], reason: str
 ) -> None:
     camera.routes["/a.png"] = image()
     loader = make_loader(hosts=[h.format(port=camera.port) for h in hosts])
@@ -499,7 +358,7 @@ def test_refused_urls_never_reach_the_network(
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 @pytest.mark.parametrize("absolute", [False, True])
 def test_redirect_within_the_allowed_host(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader], status: int, absolute: bool
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader], status: int, absolute: bool
 ) -> None:
     camera.routes["/latest"] = redirect(camera.url("/img/b.jpg") if absolute else "img/b.jpg", status)
     camera.routes["/img/b.jpg"] = image(JPEG, "image/jpeg")
@@ -519,8 +378,8 @@ def test_redirect_within_the_allowed_host(
     ],
 )
 def test_redirect_off_the_allowed_hosts_is_refused(
-    camera: _Server,
-    other: _Server,
+    camera: CameraServer,
+    other: CameraServer,
     make_loader: Callable[..., AttachmentLoader],
     target: str,
     hosts: list[str],
@@ -538,7 +397,7 @@ def test_redirect_off_the_allowed_hosts_is_refused(
 
 
 def test_redirect_to_another_allowed_host(
-    camera: _Server, other: _Server, make_loader: Callable[..., AttachmentLoader]
+    camera: CameraServer, other: CameraServer, make_loader: Callable[..., AttachmentLoader]
 ) -> None:
     camera.routes["/latest"] = redirect(other.url("/x.png"))
     other.routes["/x.png"] = image()
@@ -549,7 +408,7 @@ def test_redirect_to_another_allowed_host(
 
 @pytest.mark.parametrize(("max_redirects", "ok"), [(0, False), (3, False), (4, True)])
 def test_redirect_limit(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader], max_redirects: int, ok: bool
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader], max_redirects: int, ok: bool
 ) -> None:
     for i in range(4):
         camera.routes[f"/r{i}"] = redirect(f"/r{i + 1}")
@@ -564,7 +423,7 @@ def test_redirect_limit(
         assert camera.hits == [f"/r{i}" for i in range(max_redirects + 1)]
 
 
-def test_redirect_loop(camera: _Server, make_loader: Callable[..., AttachmentLoader]) -> None:
+def test_redirect_loop(camera: CameraServer, make_loader: Callable[..., AttachmentLoader]) -> None:
     camera.routes["/loop"] = redirect("/loop")
     loader = make_loader(hosts=[camera.host])
     with pytest.raises(AttachmentError, match="redirected too many times"):
@@ -588,7 +447,7 @@ def test_redirect_loop(camera: _Server, make_loader: Callable[..., AttachmentLoa
     ids=["404", "401", "500", "302-without-location", "204", "html", "short", "mp4", "truncated"],
 )
 def test_camera_answers_that_are_refused(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader], route: Route, reason: str
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader], route: Route, reason: str
 ) -> None:
     camera.routes["/snap"] = route
     loader = make_loader(hosts=[camera.host])
@@ -603,7 +462,7 @@ CAP = 100_000
 @pytest.mark.parametrize("chunked", [False, True])
 @pytest.mark.parametrize(("size", "ok"), [(CAP - 1, True), (CAP, True), (CAP + 1, False)])
 def test_streamed_size_cap(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader], chunked: bool, size: int, ok: bool
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader], chunked: bool, size: int, ok: bool
 ) -> None:
     camera.routes["/snap"] = stream(JPEG, size, chunked=chunked)
     loader = make_loader(hosts=[camera.host], max_bytes=CAP)
@@ -618,7 +477,7 @@ def test_streamed_size_cap(
 
 @pytest.mark.parametrize("chunked", [False, True])
 def test_endless_stream_is_cut_off_at_the_cap(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader], chunked: bool
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader], chunked: bool
 ) -> None:
     endless = 512 * 1024 * 1024
     camera.routes["/snap"] = stream(JPEG, endless, chunked=chunked)
@@ -632,7 +491,7 @@ def test_endless_stream_is_cut_off_at_the_cap(
 
 
 def test_endless_non_image_stream_is_refused_at_once(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader]
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader]
 ) -> None:
     mjpeg = b"--frame\r\nContent-Type: image/jpeg\r\n\r\n" + JPEG
     camera.routes["/video"] = stream(mjpeg, 512 * 1024 * 1024, chunked=True)
@@ -644,7 +503,7 @@ def test_endless_non_image_stream_is_refused_at_once(
 
 
 def test_content_length_over_the_cap_is_refused_before_reading(
-    camera: _Server, make_loader: Callable[..., AttachmentLoader]
+    camera: CameraServer, make_loader: Callable[..., AttachmentLoader]
 ) -> None:
     camera.routes["/snap"] = declared_too_big
     loader = make_loader(hosts=[camera.host], read_timeout_s=2, deadline_s=5)
@@ -665,7 +524,7 @@ def test_content_length_over_the_cap_is_refused_before_reading(
     ids=["late-headers-read-timeout", "late-headers-deadline", "drip-deadline"],
 )
 def test_slow_camera_is_refused_within_the_deadline(
-    camera: _Server,
+    camera: CameraServer,
     make_loader: Callable[..., AttachmentLoader],
     route: Route,
     read_timeout_s: float,
@@ -690,7 +549,7 @@ def test_closed_port(make_loader: Callable[..., AttachmentLoader]) -> None:
     assert excinfo.value.reason == "the camera could not be reached"
 
 
-def test_https_to_a_plain_http_camera(camera: _Server, make_loader: Callable[..., AttachmentLoader]) -> None:
+def test_https_to_a_plain_http_camera(camera: CameraServer, make_loader: Callable[..., AttachmentLoader]) -> None:
     loader = make_loader(hosts=[camera.host])
     with pytest.raises(AttachmentError) as excinfo:
         loader.load(f"https://{camera.host}/a.png")
@@ -721,7 +580,7 @@ def test_https_to_a_plain_http_camera(camera: _Server, make_loader: Callable[...
     ],
 )
 def test_check_literal_refs_without_downloading(
-    tree: Path, camera: _Server, make_loader: Callable[..., AttachmentLoader], ref: str, reason: str | None
+    tree: Path, camera: CameraServer, make_loader: Callable[..., AttachmentLoader], ref: str, reason: str | None
 ) -> None:
     (tree / "allowed" / "big.png").write_bytes(PNG.ljust(201, b"\x00"))
     camera.routes["/a.png"] = image()
@@ -764,7 +623,7 @@ def test_bad_allowed_host_entry_is_a_config_error(entry: str) -> None:
         AttachmentLoader(allowed_hosts=[entry])
 
 
-def test_close_leaves_a_given_session_open(camera: _Server) -> None:
+def test_close_leaves_a_given_session_open(camera: CameraServer) -> None:
     class CountingSession(requests.Session):
         closed = 0
 

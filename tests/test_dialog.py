@@ -204,21 +204,6 @@ def test_example_emergency_intent_is_confirmed_before_the_alert(example, fake_pu
     assert len(fake_pushover.receipts) == 1
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """main() configures the root logger; later tests must find it as they left it."""
-    root, urllib3 = logging.getLogger(), logging.getLogger("urllib3")
-    handlers, level, urllib3_level = list(root.handlers), root.level, urllib3.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-    urllib3.setLevel(urllib3_level)
-
-
-@pytest.mark.usefixtures("restore_logging")
 def test_simulate_shows_each_turn(capsys, monkeypatch):
     for name in ("PUSHOVER_TOKEN", "PUSHOVER_USER", "INTENT_MAP"):
         monkeypatch.delenv(name, raising=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from pathlib import Path
@@ -46,20 +45,6 @@ def clean_env(monkeypatch):
     """No settings leak in from the machine running the tests."""
     for name in ("PUSHOVER_TOKEN", "PUSHOVER_USER", "PUSHOVER_API_URL", "INTENT_MAP", "LOG_FORMAT"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """main() configures the root logger; later tests must find it as they left it."""
-    root, urllib3 = logging.getLogger(), logging.getLogger("urllib3")
-    handlers, level, urllib3_level = list(root.handlers), root.level, urllib3.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-    urllib3.setLevel(urllib3_level)
 
 
 def model_of(text: str, locale: str = "en-US") -> dict:

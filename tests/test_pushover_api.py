@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,9 +21,10 @@ from skill import const
 from skill.alexa import resolved_slot
 from skill.intent_map import IntentMap, load_intent_map, parse_intent_map
 from skill.service import Service, Status
+from tests.camera import JPEG, drip, image, redirect, stream
 from tests.fake_pushover import GROUP, TOKEN, USER, FakePushover
 from tests.helpers import make_settings, parse, run, speech
-from tests.test_attachments import HTML, JPEG, _Server, drip, image, redirect, stream
+from tests.test_attachments import HTML
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILY_TOKEN = "bFamilyAppTokenQ7w3r9t1y5u2i8o"
@@ -237,26 +237,6 @@ def test_a_named_notifier_cancels_with_its_own_token(make, fake_pushover):
 
 
 # ---------------------------------------------------------------- 4. camera snapshots
-
-
-@pytest.fixture
-def cameras() -> Iterator[Callable[[], _Server]]:
-    """Start camera servers on 127.0.0.1; all stopped after the test."""
-    started: list[tuple[_Server, threading.Thread]] = []
-
-    def start() -> _Server:
-        server = _Server()
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        started.append((server, thread))
-        return server
-
-    yield start
-    for server, thread in started:
-        server.stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def snapshot_map(url: str, *hosts: str) -> str:
