@@ -19,6 +19,14 @@ def fake_pushover():
         yield fake
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy_from_environment(monkeypatch):
+    """requests honours proxy variables; every test's traffic stays on loopback (a test may set its own)."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 def cameras():
     """Start HTTP "cameras" on 127.0.0.1 (tests/camera.py); all stopped after the test."""

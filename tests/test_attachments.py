@@ -48,14 +48,6 @@ REASON_OUTSIDE = "the file is outside the allowed folders"
 REASON_NOT_IMAGE_URL = "the link did not return an image"
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests honours proxy variables; traffic must stay on loopback."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
 @pytest.fixture
 def make_loader() -> Iterator[Callable[..., AttachmentLoader]]:
     loaders: list[AttachmentLoader] = []

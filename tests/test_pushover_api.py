@@ -31,14 +31,6 @@ FAMILY_TOKEN = "bFamilyAppTokenQ7w3r9t1y5u2i8o"
 PARTNER = "uPartnerUserKeyP0o9i8u7y6t5r4e"
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests honours proxy variables; all traffic here stays on loopback."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
 @pytest.fixture
 def make() -> Iterator[Callable[..., Service]]:
     """Build a Service over a map (YAML text or IntentMap); each is closed after the test."""
