@@ -225,9 +225,13 @@ class Service:
     def _examples(self, locale: str | None) -> list[str]:
         """Two things a person can say, preferring samples that need no slot value."""
         samples = []
+        lang = (locale or "").split("-")[0]
         for spec in self.intent_map.intents.values():
-            localized = spec.samples.get(locale or "") or spec.samples.get("default") or []
-            samples.extend(localized[:1])
+            # The request's locale, else one of the same language (en-GB hears en-US samples), else
+            # the samples for every locale; never another language's.
+            same_language = [v for k, v in spec.samples.items() if k.split("-")[0] == lang]
+            localized = spec.samples.get(locale or "") or next(iter(same_language), None) or spec.samples.get("default")
+            samples.extend((localized or [])[:1])
         samples.sort(key=lambda s: "{" in s)
         return [re.sub(r"\{([^}]*)\}", lambda m: _spoken_name(m.group(1)), s) for s in samples[:2]]
 

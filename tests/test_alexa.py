@@ -174,3 +174,17 @@ def test_envelope_with_wrong_types_deep_inside_is_invalid_not_a_crash(service):
     envelope["request"]["intent"]["slots"]["User"]["resolutions"] = "nonsense"
     with pytest.raises(InvalidRequestError, match="does not fit Alexa's request format"):
         invoke(build_skill(service), envelope)
+
+
+def test_help_examples_come_from_the_same_language_only():
+    service = make_service(
+        """
+        intents:
+          A:
+            samples: {en-US: ["ping the phone"], de-DE: ["klingel das telefon"]}
+            notify: {message: hi}
+        """
+    )
+    assert speech(run(service, "AMAZON.HelpIntent", locale="en-GB")).endswith("You can say: ping the phone.")
+    assert speech(run(service, "AMAZON.HelpIntent", locale="de-AT")).endswith("Du kannst sagen: klingel das telefon.")
+    assert "ping" not in speech(run(service, "AMAZON.HelpIntent", locale="fr-FR"))
