@@ -278,7 +278,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_verify:
         settings = settings.with_overrides(alexa_verify=False)
     if args.dry_run:
-        settings = settings.with_overrides(dry_run=True)
+        settings = settings.with_overrides(dry_run=True, dry_run_requested=True)
     return run_server(settings, host=args.host, port=args.port, ngrok=args.ngrok)
 
 

@@ -71,6 +71,8 @@ class Settings:
     connect_timeout_s: float = const.DEFAULT_CONNECT_TIMEOUT_S
     read_timeout_s: float = const.DEFAULT_READ_TIMEOUT_S
     dry_run: bool = False
+    #: True when dry run was asked for (``--dry-run``, ``DRY_RUN=1``), not merely implied by missing keys.
+    dry_run_requested: bool = False
     #: The environment the settings came from; named notifiers read their variables here.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 

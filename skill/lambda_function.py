@@ -253,10 +253,12 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
     lookup = read_credentials(env, factory or client_factory)
     _protect_logs(env, [*lookup.values.values(), env.get("PUSHOVER_TOKEN"), env.get("PUSHOVER_USER")])
     try:
+        dry_run = _flag(env, DRY_RUN_VAR)
         settings = load_settings(
             {**env, **lookup.values},
             intent_map_path=env.get("INTENT_MAP", "").strip() or default_intent_map(),
-            dry_run=_flag(env, DRY_RUN_VAR),
+            dry_run=dry_run,
+            dry_run_requested=dry_run,
         )
         imap = load_intent_map(settings.intent_map_path)
     except ConfigError as err:

@@ -153,7 +153,11 @@ class Service:
     ) -> None:
         self.intent_map = intent_map
         self.settings = settings
-        self.dry_run = settings.dry_run if dry_run is None else dry_run
+        if dry_run is None:
+            # Missing default keys imply a dry run only when no notifier the map uses can send:
+            # a map whose intents all use named notifiers needs no PUSHOVER_TOKEN.
+            dry_run = settings.dry_run and (settings.dry_run_requested or not self._can_send())
+        self.dry_run = dry_run
         self.client = client or PushoverClient(
             settings.pushover_api_url,
             connect_timeout_s=settings.connect_timeout_s,
@@ -180,6 +184,12 @@ class Service:
         env = self.settings.environ
         token, user = env.get(spec.token_env, "").strip(), env.get(spec.user_env, "").strip()
         return Credentials(token, user) if token and user else None
+
+    def _can_send(self) -> bool:
+        """True when some notifier the map uses has its token and user key."""
+        used = {n.notifier for spec in self.intent_map.intents.values() for n in spec.notifications}
+        used |= {spec.cancel.notifier for spec in self.intent_map.intents.values() if spec.cancel}
+        return any(self.credentials_for(name) is not None for name in used)
 
     def missing_variables(self, notifier: str) -> list[str]:
         """The environment variables a notifier still needs."""

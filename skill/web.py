@@ -473,10 +473,10 @@ def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None) 
     service, verifier = ext.service, ext.verifier
     if not service.dry_run:
         dry_run = "off"
-    elif service.settings.missing_credentials:
-        dry_run = f"on ({', '.join(service.settings.missing_credentials)} not set)"
-    else:
+    elif service.settings.dry_run_requested or not service.settings.missing_credentials:
         dry_run = "on (--dry-run)"
+    else:
+        dry_run = f"on ({', '.join(service.settings.missing_credentials)} not set)"
     intents = len(service.intent_map.intents)
     logger.info(
         "serving %s%s (health %s%s): intents: %d from %s, dry-run: %s, verification: %s, skill id: %s",

@@ -35,6 +35,8 @@ def make_settings(fake: FakePushover | None = None, **overrides: Any) -> Setting
     else:
         base.update(dry_run=True)
     base.update(overrides)
+    if overrides.get("dry_run"):
+        base.setdefault("dry_run_requested", True)  # asked for, as --dry-run does
     return Settings(**base)
 
 

@@ -366,3 +366,32 @@ def test_speech_can_list_what_was_sent(fake_pushover):
     """
     service = make_service(text, fake_pushover)
     assert speech(run(service, "A")) == "Sent 2: pixel3 iphone"
+
+
+NAMED_ONLY = """
+notifiers:
+  family: {token_env: FAMILY_TOKEN, user_env: FAMILY_USER}
+intents:
+  A: {notify: {notifier: family, message: hi}}
+"""
+
+
+def test_a_map_of_named_notifiers_sends_without_the_default_keys(fake_pushover):
+    from skill.config import load_settings
+
+    settings = load_settings({"PUSHOVER_API_URL": fake_pushover.url, "FAMILY_TOKEN": TOKEN, "FAMILY_USER": USER})
+    assert settings.dry_run  # no PUSHOVER_TOKEN/PUSHOVER_USER ...
+    service = Service(parse(NAMED_ONLY), settings)
+    assert not service.dry_run  # ... but the only notifier the map uses can send
+    assert speech(run(service, "A")) == "OK, I sent the notification."
+    assert fake_pushover.last.form["message"] == "hi"
+    service.close()
+
+
+def test_asking_for_a_dry_run_wins_over_configured_notifiers(fake_pushover):
+    from skill.config import load_settings
+
+    settings = load_settings({"FAMILY_TOKEN": TOKEN, "FAMILY_USER": USER}, dry_run=True, dry_run_requested=True)
+    service = Service(parse(NAMED_ONLY), settings)
+    assert service.dry_run
+    service.close()
