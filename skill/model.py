@@ -454,14 +454,9 @@ def _compare_files(imap: IntentMap, directory: str, generated: Generated) -> lis
     problems: list[Problem] = []
     for locale, text in generated.texts.items():
         path = os.path.join(directory, f"{locale}.json")
-        try:
-            with open(path, encoding="utf-8", newline="") as handle:
-                current = handle.read()
-        except FileNotFoundError:
-            problems.append(Problem(path, 0, 0, f"missing; {_REGENERATE} to write it"))
-            continue
-        except (OSError, UnicodeDecodeError) as err:
-            problems.append(Problem(path, 0, 0, f"cannot read the file: {err.__class__.__name__}"))
+        current = _read_model_file(path)
+        if isinstance(current, Problem):
+            problems.append(current)
             continue
         names = _intent_names(path, current)
         if isinstance(names, Problem):
@@ -497,11 +492,9 @@ def _compare_intent_names(imap: IntentMap, directory: str) -> list[Problem]:
         if ext != ".json" or not LOCALE_RE.match(stem):
             continue
         path = os.path.join(directory, name)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                current = handle.read()
-        except (OSError, UnicodeDecodeError) as err:
-            problems.append(Problem(path, 0, 0, f"cannot read the file: {err.__class__.__name__}"))
+        current = _read_model_file(path)
+        if isinstance(current, Problem):
+            problems.append(current)
             continue
         names = _intent_names(path, current)
         if isinstance(names, Problem):
@@ -509,6 +502,17 @@ def _compare_intent_names(imap: IntentMap, directory: str) -> list[Problem]:
         else:
             problems += _compare_names(imap, path, current, names, list(imap.intents), _HAND_MADE)
     return problems
+
+
+def _read_model_file(path: str) -> str | Problem:
+    """A model file's text as written (line endings kept, for a byte-exact comparison), or why not."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return Problem(path, 0, 0, f"missing; {_REGENERATE} to write it")
+    except (OSError, UnicodeDecodeError) as err:
+        return Problem(path, 0, 0, f"cannot read the file: {err.__class__.__name__}")
 
 
 def _intent_names(path: str, text: str) -> list[str] | Problem:
