@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import jinja2.meta
@@ -20,10 +20,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from . import const
 from .errors import RenderError
+from .intent_map.spec import NotificationSpec, TemplateField
 from .pushover import Message
-
-if TYPE_CHECKING:
-    from .intent_map import NotificationSpec, TemplateField
 
 
 class _Blank(jinja2.ChainableUndefined):

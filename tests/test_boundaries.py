@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-CORE = ["errors", "const", "config", "intent_map", "render", "pushover", "attachments", "service", "phrases", "logs"]
+CORE = [
+    "errors",
+    "const",
+    "config",
+    "intent_map",
+    "intent_map.spec",
+    "render",
+    "pushover",
+    "attachments",
+    "service",
+    "phrases",
+    "logs",
+]
 HEAVY_WEB = ("flask", "werkzeug", "waitress")
 BROKEN_ON_OPENSSL3 = ("flask_ask_sdk", "ask_sdk_webservice_support", "certvalidator", "oscrypto")
 
@@ -60,3 +74,90 @@ def test_requirements_do_not_pull_packages_broken_on_openssl3():
 
     text = Path("requirements.txt").read_text().lower()
     assert not any(name.replace("_", "-") in text for name in BROKEN_ON_OPENSSL3)
+
+
+def test_intent_map_spec_loads_neither_render_nor_the_loader():
+    loaded = modules_after_import("skill.intent_map.spec")
+    assert "skill.intent_map.spec" in loaded
+    assert not {m for m in loaded if m in {"skill.render", "jinja2", "yaml"} or m.startswith("skill.intent_map.load")}
+
+
+def test_intent_map_entry_points_still_import_from_the_package():
+    code = "from skill.intent_map import load_intent_map, parse_intent_map; print(parse_intent_map.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "skill.intent_map.load"
+
+
+def _imports_at_load(path: Path, module: str) -> set[str]:
+    """The skill modules ``module`` imports when it is loaded (not in functions, not for type checkers)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            target = f"{base}.{node.module}" if node.level and node.module else base if node.level else node.module
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def _skill_import_graph() -> dict[str, set[str]]:
+    modules = {}
+    for path in Path("skill").rglob("*.py"):
+        parts = path.with_suffix("").parts
+        name = ".".join(parts[:-1] if path.name == "__init__.py" else parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges = set()
+        for target in _imports_at_load(path, name):
+            # Importing a.b.c runs a/__init__ and a/b/__init__ first, unless they are already running:
+            # the packages that hold the importing module.
+            parts = target.split(".")
+            edges.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        holders = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+        graph[name] = {e for e in edges if e in modules and e != name and e not in holders}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_skill_modules_import_no_circle():
+    graph = _skill_import_graph()
+    assert {"skill.render", "skill.intent_map", "skill.intent_map.spec"} <= graph.keys()
+    assert "skill.intent_map.spec" in graph["skill.intent_map"]
+    assert "skill.intent_map.spec" in graph["skill.render"]
+    assert _cycle(graph) == []
+
+
+def test_the_circle_finder_sees_a_circle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_no_intent_map_file_over_400_lines():
+    long = {p.name: n for p in Path("skill/intent_map").glob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}

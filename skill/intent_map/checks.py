@@ -1,0 +1,94 @@
+"""The cross-checks, once every intent is read: declared notifiers and slot types, names templates use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import const
+from ..render import CONTEXT_NAMES, SPEECH_NAMES, Template, slot_key
+from .checker import Checker
+from .spec import IntentMap, IntentSpec, Pos, SlotSpec
+
+
+def check_references(c: Checker, imap: IntentMap) -> None:
+    """Notifiers and slot types used but not declared, intents that do nothing."""
+    for spec in imap.intents.values():
+        for notification in spec.notifications:
+            if notification.notifier != const.DEFAULT_NOTIFIER and notification.notifier not in imap.notifiers:
+                c.error(
+                    notification.pos,
+                    f"{spec.name}: notifier {notification.notifier!r} is not declared under notifiers: "
+                    f"(add `notifiers: {{{notification.notifier}: {{token_env: …, user_env: …}}}}`)",
+                )
+        if (
+            spec.cancel
+            and spec.cancel.notifier != const.DEFAULT_NOTIFIER
+            and spec.cancel.notifier not in imap.notifiers
+        ):
+            c.error(spec.cancel.pos, f"{spec.name}: notifier {spec.cancel.notifier!r} is not declared")
+        if not spec.notifications and not spec.cancel and spec.speech is None:
+            c.warn(spec.pos, f"intent {spec.name} sends nothing and says nothing")
+        for slot in spec.slots.values():
+            if slot.type and not slot.type.startswith("AMAZON.") and slot.type not in imap.slot_types:
+                c.error(slot.pos, f"slot {spec.name}.{slot.name}: type {slot.type!r} is not declared under slot_types")
+        check_variables(c, spec)
+
+
+def check_variables(c: Checker, spec: IntentSpec) -> None:
+    """Names templates read: declared slots, known names, or (undeclared) new slots."""
+    known = set(CONTEXT_NAMES)
+    speech_known = known | SPEECH_NAMES
+    declared = {slot_key(n) for n in spec.slots}
+    declared |= {k + "_Id" for k in declared}
+    for template, pos, in_speech in _templates_of(spec):
+        for var in sorted(template.variables):
+            if var in declared or var in known or (in_speech and var in speech_known):
+                continue
+            base = var.removesuffix("_Id")
+            if spec.slots_declared:
+                c.warn(
+                    pos,
+                    f"{spec.name}: template names {var!r}, which is neither a slot of the intent "
+                    f"({', '.join(sorted(spec.slots)) or 'none declared'}) nor a known name",
+                    "undeclared-slot",
+                )
+            elif base not in spec.slots:
+                spec.slots[base] = SlotSpec(base, declared=False, pos=pos)
+            declared |= {base, base + "_Id"}
+
+
+def _templates_of(spec: IntentSpec) -> Iterator[tuple[Template, Pos, bool]]:
+    """Every template of an intent, where it stands, and whether it is speech."""
+    for notification in spec.notifications:
+        for field_ in [*notification.fields.values(), *notification.targets]:
+            for tmpl in field_.templates.all():
+                yield tmpl, field_.pos, False
+    for speech in (spec.speech, spec.reprompt):
+        if speech:
+            for tmpl in speech.text.templates.all():
+                yield tmpl, speech.text.pos, True
+    if spec.card:
+        for field_ in (spec.card.title, spec.card.content):
+            for tmpl in field_.templates.all():
+                yield tmpl, field_.pos, True
+    if spec.confirm:
+        for tmpl in spec.confirm.templates.all():
+            yield tmpl, spec.confirm.pos, False
+    if spec.cancel:
+        for tmpl in spec.cancel.tag.templates.all():
+            yield tmpl, spec.cancel.tag.pos, False
+    for slot in spec.slots.values():
+        if slot.prompt:
+            for tmpl in slot.prompt.templates.all():
+                yield tmpl, slot.prompt.pos, False
+
+
+def add_intent(c: Checker, imap: IntentMap, spec: IntentSpec | None) -> None:
+    """Add ``spec`` to the map, unless another form or entry already defined that name."""
+    if spec is None:
+        return
+    if spec.name in imap.intents:
+        first = imap.intents[spec.name].pos
+        c.error(spec.pos, f"intent {spec.name} is defined twice (first at line {first.line})")
+        return
+    imap.intents[spec.name] = spec

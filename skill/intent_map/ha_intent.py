@@ -1,0 +1,68 @@
+"""Home Assistant's intent body, shared by ``alexa: intents:`` and ``intent_script:``: notify actions, speech, card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .checker import Checker
+from .fields import intent_body, responses
+from .notification import notifier_name, read_notification
+from .spec import IntentSpec
+from .yaml_reader import YMap
+
+_HA_INTENT_KEYS = {"action", "speech", "reprompt", "card", "description", "async_action", "mode", "platforms"}
+_HA_DATA_KEYS = {"message", "title", "target", "data"}
+_ACTION_KEYS = {"action", "service", "data", "data_template", "target", "metadata", "enabled", "alias"}
+
+
+def ha_intent(c: Checker, name: Any, body: Any, parent: YMap, form: str) -> IntentSpec | None:
+    """One Home Assistant intent: its notify actions and its responses."""
+    allowed = _HA_INTENT_KEYS if form == "intent_script" else _HA_INTENT_KEYS - {"reprompt", "mode", "platforms"}
+    found = intent_body(c, name, body, parent, allowed, form)
+    if found is None:
+        return None
+    spec, body_map = found
+    # `async_action` only changes when Home Assistant answers; here the answer always waits for Pushover.
+    if "action" in body_map:
+        for action in c.each_map(body_map, "action", f"{name}.action"):
+            ha_action(c, spec, action)
+    responses(c, spec, body_map)
+    return spec
+
+
+def ha_action(c: Checker, spec: IntentSpec, action: YMap) -> None:
+    """One ``action: notify.<name>`` with its ``data:`` as a notification."""
+    where = f"{spec.name}.action"
+    c.check_keys(action, _ACTION_KEYS, where)
+    key = "action" if "action" in action else "service" if "service" in action else None
+    if key is None:
+        c.error(action.pos, f"{where} needs `action: notify.<name>`")
+        return
+    name = action[key]
+    if not isinstance(name, str) or not name.startswith("notify."):
+        c.error(
+            c.vpos(action, key),
+            f"{where}: only notify actions can be run here, not {name!r} (use notify.notify or a declared notifier)",
+        )
+        return
+    if action.get("enabled") is False:
+        return
+    data_key = "data" if "data" in action else "data_template" if "data_template" in action else None
+    if data_key is None:
+        c.error(action.pos, f"{where} needs data: with a message")
+        return
+    data = c.expect_map(action[data_key], c.vpos(action, data_key), f"{where}.{data_key}")
+    if data is None:
+        return
+    c.check_keys(data, _HA_DATA_KEYS, f"{where}.{data_key}")
+    flat = YMap({k: v for k, v in data.items() if k in _HA_DATA_KEYS - {"data"}})
+    flat.pos, flat.key_pos, flat.value_pos = data.pos, data.key_pos, data.value_pos
+    extra = None
+    if "data" in data:
+        extra = c.expect_map(data["data"], c.vpos(data, "data"), f"{where}.data.data")
+    if "target" in action and "target" not in flat:
+        flat["target"] = action["target"]
+        flat.value_pos = {**flat.value_pos, "target": c.vpos(action, "target")}
+    notification = read_notification(c, spec.name, flat, flat=False, extra=extra)
+    notification.notifier = notifier_name(c, name, c.vpos(action, key))
+    spec.notifications.append(notification)
