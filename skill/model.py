@@ -419,10 +419,10 @@ def _spoken_name(name: str) -> str:
 # --------------------------------------------------------------------------- check
 
 
-def check_models(imap: IntentMap, models_dir: str | os.PathLike[str]) -> list[Problem]:
-    """Problems Alexa would have with the map, and every way the model files drifted from it."""
-    directory = os.fspath(models_dir)
-    have_dir = os.path.isdir(directory)
+def check_models(imap: IntentMap, models_dir: str | os.PathLike[str] | None) -> list[Problem]:
+    """Problems Alexa would have with the map, and every way the model files (if any) drifted from it."""
+    directory = os.fspath(models_dir) if models_dir is not None else ""
+    have_dir = bool(directory) and os.path.isdir(directory)
     wants_model = bool(imap.invocation_names) or any(s.samples for s in imap.intents.values()) or have_dir
     if not wants_model:
         return []

@@ -37,7 +37,7 @@ def test_check_prints_each_problem_with_its_line(tmp_path, capsys):
             notify: {mesage: hi}
         """,
     )
-    assert main(["check", "--intent-map", str(path), "--models", str(tmp_path / "none")]) == 1
+    assert main(["check", "--intent-map", str(path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert f"{path}:4:16: A.notify.message: template syntax error: unexpected end of template" in err[0]
     assert f"{path}:5:17: A.notify.priority must be between -2 and 2, not 7" in err
@@ -47,7 +47,7 @@ def test_check_prints_each_problem_with_its_line(tmp_path, capsys):
 
 def test_check_treats_undeclared_slots_as_errors(tmp_path, capsys):
     path = write(tmp_path, 'intents: {A: {slots: {User: AMAZON.FirstName}, notify: {message: "{{ Usr }}"}}}\n')
-    assert main(["check", "--intent-map", str(path), "--models", str(tmp_path / "none")]) == 1
+    assert main(["check", "--intent-map", str(path)]) == 1
     err = capsys.readouterr().err
     assert f"{path}:1:66: A: template names 'Usr'" in err
     assert "warning:" not in err
@@ -55,7 +55,7 @@ def test_check_treats_undeclared_slots_as_errors(tmp_path, capsys):
 
 def test_check_reports_warnings_but_passes(tmp_path, capsys):
     path = write(tmp_path, "intents: {A: {notify: {message: hi, sound: doorbell}}}\n")
-    assert main(["check", "--intent-map", str(path), "--models", str(tmp_path / "none")]) == 0
+    assert main(["check", "--intent-map", str(path)]) == 0
     captured = capsys.readouterr()
     assert "warning: A.notify.sound: 'doorbell' is not a built-in sound" in captured.err
     assert "1 warning" in captured.out
@@ -70,7 +70,7 @@ def test_missing_map_is_one_line_no_traceback(tmp_path, capsys):
 def test_intent_map_from_the_environment(tmp_path, monkeypatch, capsys):
     path = write(tmp_path, "intents: {A: {notify: {message: hi}}}\n", "other.yaml")
     monkeypatch.setenv("INTENT_MAP", str(path))
-    assert main(["check", "--models", str(tmp_path / "none")]) == 0
+    assert main(["check"]) == 0
     assert capsys.readouterr().out.startswith(f"{path}: OK")
 
 

@@ -55,8 +55,8 @@ def intent(model: dict, name: str) -> dict:
     return next(i for i in model["languageModel"]["intents"] if i["name"] == name)
 
 
-def check(path: Path, models: Path) -> int:
-    return main(["check", "--intent-map", str(path), "--models", str(models)])
+def check(path: Path, models: Path | None = None) -> int:
+    return main(["check", "--intent-map", str(path), *(["--models", str(models)] if models else [])])
 
 
 # --------------------------------------------------------------------------- the example and the committed files
@@ -485,7 +485,7 @@ MAP_RULES = [
 @pytest.mark.parametrize(("case", "text", "where", "message"), MAP_RULES, ids=[c[0] for c in MAP_RULES])
 def test_check_fails_on_map_rules_with_file_and_line(tmp_path, capsys, case, text, where, message):
     path = write(tmp_path, text)
-    assert check(path, tmp_path / "no-models") == 1
+    assert check(path) == 1
     err = capsys.readouterr().err
     assert f"{path}:{where}: {message}" in err, err
     assert "warning:" not in err
@@ -510,7 +510,7 @@ def test_check_fails_on_map_rules_with_file_and_line(tmp_path, capsys, case, tex
 )
 def test_invocation_name_rules(tmp_path, capsys, name, message):
     path = write(tmp_path, f"invocation_name: {name}\n" + BASE.split("\n", 2)[2])
-    assert check(path, tmp_path / "no-models") == 1
+    assert check(path) == 1
     err = capsys.readouterr().err
     assert f"{path}:1:18: invocation name {name!r}" in err
     assert message in err
@@ -532,7 +532,7 @@ def test_good_invocation_names(name, locale):
 
 def test_a_german_one_word_name_is_only_a_warning(tmp_path, capsys):
     path = write(tmp_path, "invocation_name: {de-DE: familiennotizen}\n" + BASE.split("\n", 2)[2])
-    assert check(path, tmp_path / "no-models") == 0
+    assert check(path) == 0
     assert "warning: invocation name 'familiennotizen' (de-DE) is one word" in capsys.readouterr().err
 
 
@@ -550,7 +550,7 @@ def test_home_assistant_intents_warn_that_they_cannot_be_generated(tmp_path, cap
               text: "Asked."
         """,
     )
-    assert check(path, tmp_path / "no-models") == 0
+    assert check(path) == 0
     captured = capsys.readouterr()
     assert (
         f"{path}:3:3: warning: intent LocateIntent has no samples, so it cannot be generated into an interaction "
@@ -561,7 +561,7 @@ def test_home_assistant_intents_warn_that_they_cannot_be_generated(tmp_path, cap
 
 def test_no_invocation_name_warns_and_model_refuses(tmp_path, capsys):
     path = write(tmp_path, BASE.split("\n", 2)[2])
-    assert check(path, tmp_path / "no-models") == 0
+    assert check(path) == 0
     assert f"{path}:1:1: warning: no invocation_name: no interaction model can be generated" in capsys.readouterr().err
     assert main(["model", "--intent-map", str(path), "--out", str(tmp_path / "models")]) == 1
     assert "no invocation_name" in capsys.readouterr().err
@@ -570,7 +570,7 @@ def test_no_invocation_name_warns_and_model_refuses(tmp_path, capsys):
 
 def test_a_map_without_model_keys_gets_no_model_warnings(tmp_path, capsys):
     path = write(tmp_path, "intents: {A: {notify: {message: hi}}}\n")
-    assert check(path, tmp_path / "no-models") == 0
+    assert check(path) == 0
     assert capsys.readouterr().err == ""
 
 
@@ -657,7 +657,7 @@ def test_regenerating_clears_the_drift(tmp_path, capsys):
 
 def test_no_models_directory_is_no_problem(tmp_path, capsys):
     path = write(tmp_path, BASE)
-    assert check(path, tmp_path / "absent") == 0
+    assert check(path) == 0
     assert capsys.readouterr().err == ""
 
 

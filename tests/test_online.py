@@ -283,7 +283,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, fake: FakePushover) -> None:
 
 def test_cli_check_online_passes_where_offline_check_warns(tmp_path, capsys, cli_env):
     path = write(tmp_path, MAP)
-    args = ["check", "--intent-map", str(path), "--models", str(tmp_path / "none")]
+    args = ["check", "--intent-map", str(path)]
     assert main(args) == 0
     out, err = capsys.readouterr()
     assert "warning: DoorIntent.notify.sound: 'doorbell' is not a built-in sound" in err
@@ -298,7 +298,7 @@ def test_cli_check_online_prints_each_problem_with_its_position_and_fails(tmp_pa
     text = MAP.replace("[pixel3, iphone]", "[pixel3, kitchen]").replace("sound: doorbell", "sound: chime")
     path = write(tmp_path, text)
     monkeypatch.setenv("FAMILY_USER", f"{USER},{PARTNER},{STRANGER}")
-    assert main(["check", "--online", "--intent-map", str(path), "--models", str(tmp_path / "none")]) == 1
+    assert main(["check", "--online", "--intent-map", str(path)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     lines = err.splitlines()
@@ -317,7 +317,7 @@ def test_cli_check_online_prints_each_problem_with_its_position_and_fails(tmp_pa
 def test_cli_check_online_with_pushover_down_fails_with_one_line(tmp_path, capsys, cli_env, monkeypatch):
     path = write(tmp_path, MAP)
     monkeypatch.setenv("PUSHOVER_API_URL", closed_port())
-    assert main(["check", "--online", "--intent-map", str(path), "--models", str(tmp_path / "none")]) == 1
+    assert main(["check", "--online", "--intent-map", str(path)]) == 1
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if "could not be asked" in line] == [
         next(line for line in err.splitlines() if line.startswith(f"{path}: Pushover could not be asked"))

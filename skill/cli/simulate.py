@@ -1,0 +1,129 @@
+"""``simulate``: one request through the skill, as Alexa would send it, without an Echo."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+from typing import Any
+
+from ..config import Settings
+from ..errors import ConfigError, InvalidRequestError, Problem
+from ..intent_map import IntentMap, load_intent_map
+from .common import UsageError, error
+
+FAILED_STATUSES = {
+    "refused", "quota", "unavailable", "not_configured", "render_failed", "unknown_device", "unknown_intent",
+}  # fmt: skip
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one envelope through the skill and show what Alexa says and what would be sent."""
+    from ..alexa import build_request_envelope, build_skill, invoke, resolved_slot
+    from ..service import Service
+
+    if not args.launch and not args.intent:
+        raise UsageError("simulate needs an intent name (or --launch), e.g. simulate LocateIntent User=Paulus")
+    slots: dict[str, str] = {}
+    for item in args.slots:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"slot values look like NAME=VALUE, not {item!r}")
+        slots[name] = value
+    imap = load_intent_map(settings.intent_map_path)
+    if args.send:
+        _require_credentials(imap, settings, args.intent)
+    service = Service(imap, settings, dry_run=not args.send)
+    try:
+        skill = build_skill(service)
+        if args.launch:
+            envelope = build_request_envelope("LaunchRequest", locale=args.locale)
+        else:
+            resolved = {name: _resolve(imap, args.intent, name, value, args.locale) for name, value in slots.items()}
+            envelope = build_request_envelope(
+                "IntentRequest",
+                args.intent,
+                {
+                    n: (resolved_slot(n, v, *r) if r else v)
+                    for (n, v), r in zip(slots.items(), resolved.values(), strict=True)
+                },
+                locale=args.locale,
+                dialog_state=args.dialog_state,
+                confirmation={"yes": "CONFIRMED", "no": "DENIED"}.get(args.confirm or "", "NONE"),
+            )
+        try:
+            result = invoke(skill, envelope)
+        except InvalidRequestError as err:
+            error(str(err))
+            return 1
+    finally:
+        service.close()
+    notifications = [d.as_dict() for o in result.outcomes for d in o.deliveries]
+    if args.json:
+        print(json.dumps({"response": result.response, "notifications": notifications}, indent=2, ensure_ascii=False))
+    else:
+        _print_simulation(result.response, notifications, dry_run=not args.send)
+    statuses = {str(o.status) for o in result.outcomes}
+    return 1 if statuses & FAILED_STATUSES else 0
+
+
+def _require_credentials(imap: IntentMap, settings: Settings, intent: str | None) -> None:
+    missing = list(settings.missing_credentials)
+    spec = imap.intents.get(intent or "")
+    for notification in spec.notifications if spec else []:
+        notifier = imap.notifiers.get(notification.notifier)
+        if notifier:
+            missing += [v for v in (notifier.token_env, notifier.user_env) if not settings.environ.get(v, "").strip()]
+    if missing:
+        raise ConfigError(
+            [Problem("", 0, 0, f"--send needs Pushover credentials; set {', '.join(dict.fromkeys(missing))}")]
+        )
+
+
+def _resolve(imap: IntentMap, intent: str, slot: str, spoken: str, locale: str) -> tuple[str, str | None] | None:
+    """Entity resolution as Alexa does it for a custom slot type: value or synonym -> (canonical, id)."""
+    spec = imap.intents.get(intent)
+    slot_spec = spec.slots.get(slot) if spec else None
+    slot_type = imap.slot_types.get(slot_spec.type or "") if slot_spec else None
+    if slot_type is None:
+        return None
+    wanted = " ".join(spoken.lower().split())
+    for value in slot_type.pick(locale):
+        if wanted in {value.value.lower(), *(s.lower() for s in value.synonyms)}:
+            return value.value, value.id
+    return None
+
+
+def _print_simulation(response: dict[str, Any], notifications: list[dict[str, Any]], *, dry_run: bool) -> None:
+    body = response.get("response", {})
+    if dry_run:
+        print("(dry run: nothing is sent; add --send to send through Pushover)")
+    speech = _spoken_text(body.get("outputSpeech"))
+    print(f"Alexa says: {speech}" if speech else "Alexa says nothing.")
+    reprompt = _spoken_text((body.get("reprompt") or {}).get("outputSpeech"))
+    if reprompt:
+        print(f"Reprompt:   {reprompt}")
+    for directive in body.get("directives") or []:
+        detail = directive.get("slotToElicit") or ""
+        print(f"Directive:  {directive.get('type')} {detail}".rstrip())
+    card = body.get("card")
+    if card:
+        print(f"Card:       {card.get('title', '')} / {card.get('content', '')}")
+    print(f"Session:    {'ends' if body.get('shouldEndSession', True) else 'stays open'}")
+    for index, note in enumerate(notifications, 1):
+        print(f"Notification {index} (notifier {note['notifier']}, {note['status']}):")
+        for key, value in note["params"].items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items())
+            print(f"  {key}: {value}")
+        for key in ("attachment_ref", "attachment_error", "request_id", "receipt", "error", "outbox_id", "note"):
+            if key in note:
+                print(f"  ({key.replace('_', ' ')}: {note[key]})")
+
+
+def _spoken_text(speech: dict[str, Any] | None) -> str:
+    if not speech:
+        return ""
+    text = speech.get("ssml") or speech.get("text") or ""
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
