@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
+import jinja2.nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from . import const
@@ -37,11 +38,34 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _make_env(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
+class _SSMLText(str):
+    """Text already escaped for SSML: autoescape leaves it as it is."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def _speech_finalizer(*, quote: bool) -> Any:
+    def finalize(value: Any) -> Any:
+        """Every value that reaches speech is escaped here, even inside ``{% autoescape false %}``.
+
+        Only a value that is markup by construction (``speaker_name``, or what autoescape joined
+        from escaped parts) keeps its tags; nothing a person said can become one.
+        """
+        if hasattr(value, "__html__"):
+            return value
+        return _SSMLText(html.escape(_NOT_XML_RE.sub("", str(_finalize(value))), quote=quote))
+
+    return finalize
+
+
+def _make_env(*, autoescape: bool, quote: bool = True) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=_Blank,
         autoescape=autoescape,
-        finalize=_finalize,
+        finalize=_speech_finalizer(quote=quote) if autoescape else _finalize,
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -49,15 +73,22 @@ def _make_env(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
     # Nothing in a notification needs a way to reach functions through objects.
     for name in ("cycler", "joiner", "lipsum"):
         env.globals.pop(name, None)
+    if autoescape:  # `|safe` would let a slot value through as markup
+        env.filters.pop("safe", None)
     return env
 
 
 _TEXT_ENV = _make_env(autoescape=False)
-#: SSML speech: the template's own markup stays, values from the context are escaped.
+#: SSML speech: the template's own markup stays, values from the context are escaped (quotes too:
+#: a value may stand inside an attribute).
 _SSML_ENV = _make_env(autoescape=True)
+#: Plain speech: its own text is escaped when compiled, values as they render.
+_SPEECH_ENV = _make_env(autoescape=True, quote=False)
 
+#: Who is speaking and where (skill.people): every template may use these.
+PEOPLE_NAMES = frozenset({"speaker", "speaker_name", "room", "person_id", "device_id"})
 #: Names every template may use besides the slots.
-CONTEXT_NAMES = frozenset({"intent_name", "locale", "now", "timestamp"})
+CONTEXT_NAMES = frozenset({"intent_name", "locale", "now", "timestamp"}) | PEOPLE_NAMES
 #: Extra names speech, reprompt and card templates may use: what was sent.
 SPEECH_NAMES = frozenset(
     {"message", "title", "devices", "priority", "retry", "expire", "receipt", "canceled", "notifications"}
@@ -72,6 +103,8 @@ class Template:
     variables: frozenset[str]
     literal: bool
     ssml: bool = False
+    #: plain speech compiled to SSML: its own text escaped once, here, and values escaped as they render
+    speech: bool = False
     _compiled: jinja2.Template | None = field(default=None, repr=False, compare=False)
 
     def render(self, context: Mapping[str, Any]) -> str:
@@ -86,14 +119,22 @@ class Template:
             raise RenderError(f"a template failed: {type(err).__name__}") from err
 
 
-def compile_template(source: str, *, ssml: bool = False) -> Template:
-    """Compile ``source`` once; raises jinja2.TemplateSyntaxError with a line number."""
+def compile_template(source: str, *, ssml: bool = False, speech: bool = False) -> Template:
+    """Compile ``source`` once; raises jinja2.TemplateSyntaxError with a line number.
+
+    ``ssml``: speech written as SSML. ``speech``: plain-text speech; its text is escaped here, so
+    that only ``speaker_name`` can put a tag into what Alexa says.
+    """
     if not any(token in source for token in ("{{", "{%", "{#")):
         return Template(source, frozenset(), literal=True, ssml=ssml)
-    env = _SSML_ENV if ssml else _TEXT_ENV
+    as_speech = speech and not ssml
+    env = _SSML_ENV if ssml else _SPEECH_ENV if as_speech else _TEXT_ENV
     ast = env.parse(source)
     variables = frozenset(jinja2.meta.find_undeclared_variables(ast))
-    return Template(source, variables, literal=False, ssml=ssml, _compiled=env.from_string(ast))
+    if as_speech:
+        for node in ast.find_all(jinja2.nodes.TemplateData):
+            node.data = escape_ssml(node.data)
+    return Template(source, variables, literal=False, ssml=ssml, speech=as_speech, _compiled=env.from_string(ast))
 
 
 @dataclass(frozen=True)
@@ -123,15 +164,21 @@ def build_context(
     intent_name: str = "",
     locale: str = "",
     now: float | None = None,
+    names: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The template context of one request: every slot by name, ``<Slot>_Id``, and a few known names."""
+    """The template context of one request: every slot by name, ``<Slot>_Id``, and a few known names.
+
+    ``names``: more known names (who is speaking and where); a slot of the same name wins.
+    """
     stamp = time.time() if now is None else now
-    context: dict[str, Any] = {
-        "intent_name": intent_name,
-        "locale": locale,
-        "now": dt.datetime.fromtimestamp(stamp, tz=dt.UTC),
-        "timestamp": int(stamp),
-    }
+    context: dict[str, Any] = dict.fromkeys(PEOPLE_NAMES, "")
+    context.update(names or {})
+    context.update(
+        intent_name=intent_name,
+        locale=locale,
+        now=dt.datetime.fromtimestamp(stamp, tz=dt.UTC),
+        timestamp=int(stamp),
+    )
     for name, default in (defaults or {}).items():
         context[slot_key(name)] = default
         context[slot_key(name) + "_Id"] = ""
@@ -162,6 +209,8 @@ def escape_ssml(text: str) -> str:
 def render_speech(template: Template, context: Mapping[str, Any]) -> str:
     """Render speech to SSML body text (without the ``<speak>`` wrapper)."""
     text = template.render(context)
+    if template.speech:
+        return _NOT_XML_RE.sub("", text.strip())
     if not template.ssml:
         return escape_ssml(text.strip())
     text = text.strip()

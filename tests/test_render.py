@@ -138,3 +138,56 @@ def test_ssml_speech_keeps_its_markup_and_escapes_values():
 
 def test_unknown_names_render_empty():
     assert compile_template("[{{ nothing }}][{{ nothing.deeper }}]").render({}) == "[][]"
+
+
+# --------------------------------------------------------------------------- speaker_name: Alexa's name tag, safely
+
+PERSON = "amzn1.ask.person.PAULUS0001"
+#: What a person could say to try to put markup into the answer.
+INJECTIONS = ('<audio src="https://evil.example/a.mp3"/>', '"/><break time="10s"/>', "</speak><speak>", "&amp;")
+
+
+def speaker_context(said: str, person_id: str = PERSON):
+    from skill.people import People, PersonSpec
+
+    people = People({"paulus": PersonSpec("paulus", (PERSON,), "PAULUS_PUSHOVER_USER")})
+    names = people.identify(person_id, "amzn1.ask.device.KITCHEN").template_names()
+    return build_context({"Text": SlotValue("Text", said)}, names=names)
+
+
+@pytest.mark.parametrize("said", INJECTIONS)
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("Hi {{ speaker_name }}, I noted: {{ Text }} & more", {"speech": True}),
+        ("Hi {{ speaker_name }}, <break time='1s'/> {{ Text }}", {"ssml": True}),
+        ("{% autoescape false %}Hi {{ speaker_name }} {{ Text }}{% endautoescape %}", {"speech": True}),
+        ("{% autoescape false %}Hi {{ speaker_name }} {{ Text }}{% endautoescape %}", {"ssml": True}),
+        ("{{ speaker_name ~ Text }} {{ [speaker_name, Text] | join(' ') }}", {"speech": True}),
+        ("{{ Text | replace('a', Text) }} {{ Text }}", {"ssml": True}),
+    ],
+)  # fmt: skip
+def test_speaker_name_is_alexas_tag_and_nothing_said_becomes_markup(source, kind, said):
+    ssml = render_speech(compile_template(source, **kind), speaker_context(said))
+    root = ET.fromstring(f'<speak xmlns:alexa="urn:alexa">{ssml}</speak>')
+    tags = [el.tag for el in root.iter()][1:]
+    assert set(tags) <= {"{urn:alexa}name", "break"}, ssml
+    assert said in "".join(root.itertext())  # heard as the words it was
+    names = [el for el in root.iter("{urn:alexa}name")]
+    assert all(el.attrib == {"type": "first", "personId": PERSON} for el in names)
+
+
+def test_plain_speech_text_is_escaped_once_and_no_safe_filter():
+    template = compile_template("Fish & chips for {{ speaker_name }} in the {{ room }} <3", speech=True)
+    assert render_speech(template, speaker_context("x")) == (
+        f'Fish &amp; chips for <alexa:name type="first" personId="{PERSON}"/> in the  &lt;3'
+    )
+    with pytest.raises(Exception, match="safe"):
+        compile_template("{{ Text | safe }}", speech=True)
+    with pytest.raises(Exception, match="safe"):
+        compile_template("{{ Text | safe }}", ssml=True)
+
+
+def test_speaker_name_outside_speech_is_the_persons_key_and_empty_without_a_voice():
+    assert compile_template("from {{ speaker_name }}").render(speaker_context("x")) == "from paulus"
+    assert render_speech(compile_template("Hi {{ speaker_name }}.", speech=True), speaker_context("x", "")) == "Hi ."
