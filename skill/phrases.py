@@ -33,6 +33,18 @@ PHRASES: Final[dict[str, dict[str, str]]] = {
         "canceled": "I stopped {count} alerts.",
         "canceled_one": "I stopped one alert.",
         "canceled_none": "There was no alert to stop.",
+        "voice_unknown": (
+            "I don't know whose voice this is. Set up a voice profile in the Alexa app and turn on "
+            "personalization for this skill."
+        ),
+        "voice_not_in_map": (
+            "I recognize your voice, but you aren't one of this skill's people yet, so I sent nothing. "
+            "The skill's log says which id to add."
+        ),
+        "person_unknown": "I don't know anyone called {name}, so I sent nothing. I can send to {people}.",
+        "person_unknown_nobody": "I don't know anyone called {name}, and this skill has no people set up.",
+        "person_missing": "I didn't catch whom to send it to, so I sent nothing. I can send to {people}.",
+        "person_not_configured": "{name} is not set up yet: the skill has no Pushover key for {name}.",
         "and": "and",
     },
     "de": {
@@ -63,6 +75,18 @@ PHRASES: Final[dict[str, dict[str, str]]] = {
         "canceled": "Ich habe {count} Alarme gestoppt.",
         "canceled_one": "Ich habe einen Alarm gestoppt.",
         "canceled_none": "Es gab keinen Alarm zum Stoppen.",
+        "voice_unknown": (
+            "Ich weiß nicht, wessen Stimme das ist. Richte in der Alexa-App ein Stimmprofil ein und schalte "
+            "die Personalisierung für diesen Skill ein."
+        ),
+        "voice_not_in_map": (
+            "Ich erkenne deine Stimme, aber du gehörst noch nicht zu den Personen dieses Skills, deshalb habe "
+            "ich nichts gesendet. Im Protokoll des Skills steht, welche ID fehlt."
+        ),
+        "person_unknown": "Ich kenne niemanden namens {name}, deshalb habe ich nichts gesendet. Ich kann an {people} senden.",
+        "person_unknown_nobody": "Ich kenne niemanden namens {name}, und für diesen Skill sind keine Personen eingerichtet.",
+        "person_missing": "Ich habe nicht verstanden, an wen es gehen soll, deshalb habe ich nichts gesendet. Ich kann an {people} senden.",
+        "person_not_configured": "{name} ist noch nicht eingerichtet: dem Skill fehlt der Pushover-Schlüssel für {name}.",
         "and": "und",
     },
 }
