@@ -15,6 +15,8 @@ Decisions the spec leaves open (each refusal is a :class:`~skill.errors.Verifica
 - Redirects are not followed; only HTTP 200 is a chain.
 - A chain is cached (by normalized URL) only after it verified; a cached chain is verified
   again on every request (about 0.1 ms), so dates are always checked against the clock.
+- Downloads are shared per URL and bounded in time, size and number, and a URL whose download
+  failed is refused for a while without a new one (skill.cert_download).
 
 Importing this module is cheap: ``cryptography``, ``requests`` and ``certifi`` load on first use.
 """
@@ -31,16 +33,15 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
+from .cert_download import DownloadError, SharedDownloads, fetch_bounded
 from .const import (
     ALEXA_CERT_HOST,
     ALEXA_CERT_PATH_PREFIX,
     ALEXA_CERT_SAN,
-    DEFAULT_CONNECT_TIMEOUT_S,
     MAX_EVENT_TIMESTAMP_SKEW_S,
     MAX_TIMESTAMP_SKEW_S,
 )
@@ -61,10 +62,6 @@ LEGACY_SIGNATURE_HEADER: Final = "Signature"
 #: Request types that may be up to an hour old (skill events are delivered late).
 EVENT_REQUEST_PREFIX: Final = "AlexaSkillEvent."
 
-#: S3 answers in well under a second; Alexa waits about 8 s for the whole request.
-CERT_READ_TIMEOUT_S: Final = 3.0
-#: Amazon's chain is about 5 KB; anything much larger is not a chain.
-MAX_CERT_CHAIN_BYTES: Final = 64 * 1024
 MAX_CERT_URL_CHARS: Final = 2048
 MAX_SIGNATURE_CHARS: Final = 2048
 #: Anything echoed from the request into a refusal is cut to this length.
@@ -281,7 +278,7 @@ class RequestVerifier:
         self._owns_session = session is None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, _Chain] = OrderedDict()
-        self._pending: dict[str, Future[_Chain]] = {}
+        self._downloads: SharedDownloads[_Chain] = SharedDownloads(clock=clock)
         self._roots: Store | None = None
         if verify_signature:
             if ca_bundle is None:
@@ -331,42 +328,29 @@ class RequestVerifier:
     # -- certificate chain ------------------------------------------------------------------
 
     def _chain(self, url: str, now: float) -> _Chain:
-        """Return the verified chain for ``url``: from the cache, or fetched once however many threads ask."""
+        """Return the verified chain for ``url``: from the cache, or downloaded once however many threads ask."""
         with self._lock:
             chain = self._cache.get(url)
-            if chain is not None and now <= chain.expires:  # notAfter is inclusive
-                self._cache.move_to_end(url)
-            else:
-                if chain is not None:
+            if chain is not None:
+                if now <= chain.expires:  # notAfter is inclusive
+                    self._cache.move_to_end(url)
+                else:
                     del self._cache[url]
                     chain = None
-                future = self._pending.get(url)
-                owner = future is None
-                if future is None:
-                    future = self._pending[url] = Future()
         if chain is not None:
             self._check_chain(chain, now)  # dates may have passed since it was cached
             return chain
-        if not owner:
-            try:
-                return future.result()
-            except VerificationError as err:
-                raise VerificationError(str(err)) from err
-        loaded: _Chain | None = None
-        try:
-            loaded = self._load_chain(url, now)
-        except BaseException as err:
-            future.set_exception(err)
-            raise
-        finally:
-            with self._lock:
-                del self._pending[url]
-                if loaded is not None:
-                    self._cache[url] = loaded
-                    while len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
-        future.set_result(loaded)
-        return loaded
+        return self._downloads.run(url, lambda: self._load_and_cache(url, now))
+
+    def _load_and_cache(self, url: str, now: float) -> _Chain:
+        """Fetch, parse and verify the chain at ``url`` (in a download thread); keep it once it verified."""
+        chain = self._load_chain(url, now)
+        with self._lock:
+            self._cache[url] = chain
+            self._cache.move_to_end(url)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return chain
 
     def _load_chain(self, url: str, now: float) -> _Chain:
         """Fetch, parse and verify the chain at ``url``."""
@@ -375,11 +359,12 @@ class RequestVerifier:
 
         try:
             data = self._fetch(url)
-        except VerificationError:
-            raise
+        except VerificationError as err:
+            logger.warning("could not fetch certificate chain %s: %s", url, err)
+            raise DownloadError(str(err)) from err
         except Exception as err:
             logger.warning("could not fetch certificate chain %s: %s", url, err)
-            raise VerificationError(f"could not fetch certificate chain: {type(err).__name__}") from err
+            raise DownloadError(f"could not fetch certificate chain: {type(err).__name__}") from err
         try:
             certs = x509.load_pem_x509_certificates(data)
         except ValueError:
@@ -465,22 +450,7 @@ class RequestVerifier:
 
     def _fetch_with_requests(self, url: str) -> bytes:
         """Download ``url`` with the session (env proxies and REQUESTS_CA_BUNDLE apply), bounded in time and size."""
-        deadline = time.monotonic() + DEFAULT_CONNECT_TIMEOUT_S + CERT_READ_TIMEOUT_S
-        chunks: list[bytes] = []
-        size = 0
-        with self._get_session().get(
-            url, timeout=(DEFAULT_CONNECT_TIMEOUT_S, CERT_READ_TIMEOUT_S), stream=True, allow_redirects=False
-        ) as response:
-            if response.status_code != 200:
-                raise VerificationError(f"could not fetch certificate chain: HTTP {response.status_code}")
-            for chunk in response.iter_content(8192):
-                size += len(chunk)
-                if size > MAX_CERT_CHAIN_BYTES:
-                    raise VerificationError(f"could not fetch certificate chain: over {MAX_CERT_CHAIN_BYTES} bytes")
-                if time.monotonic() > deadline:
-                    raise VerificationError("could not fetch certificate chain: download too slow")
-                chunks.append(chunk)
-        return b"".join(chunks)
+        return fetch_bounded(self._get_session(), url)
 
 
 __all__ = ["RequestVerifier", "check_application_id", "validate_cert_url"]

@@ -5,24 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
-from requests.adapters import BaseAdapter, HTTPAdapter
 
+from skill.cert_download import FAILURE_TTL_S
 from skill.errors import ConfigError, VerificationError
 from skill.verify import RequestVerifier, check_application_id, validate_cert_url
-from tests.pki import Pki, make_ca, make_leaf, make_pki, make_tls_server_cert, pem, rsa_key, sign, signed_headers
+from tests.cert_host import CertHost, LocalS3Adapter, Route, cert_host_session, run_cert_host
+from tests.pki import Pki, make_ca, make_leaf, make_pki, pem, rsa_key, sign, signed_headers
 
 NOW = dt.datetime(2026, 11, 26, 13, 0, tzinfo=dt.UTC)
 SKILL_ID = "amzn1.ask.skill.0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -492,12 +491,18 @@ def test_unusable_ca_bundle_is_a_config_error(tmp_path: Path, content: bytes | N
         RequestVerifier(ca_bundle=str(path))
 
 
-def test_fetch_failure_is_refused_and_not_cached(verifier: RequestVerifier, pki: Pki, fetcher: Fetcher) -> None:
+def test_fetch_failure_is_remembered_for_a_while(
+    verifier: RequestVerifier, pki: Pki, fetcher: Fetcher, clock: Clock
+) -> None:
     fetcher.chains[CERT_URL] = OSError("connection refused")
-    request = signed(pki)
-    assert refusal(verifier, *request) == "could not fetch certificate chain: OSError"
+    assert refusal(verifier, *signed(pki)) == "could not fetch certificate chain: OSError"
     fetcher.chains[CERT_URL] = pki.chain_pem
-    verifier.verify(*request)
+    clock.set(NOW + dt.timedelta(seconds=FAILURE_TTL_S - 1))
+    later = signed(pki, make_envelope(timestamp=iso(NOW + dt.timedelta(seconds=FAILURE_TTL_S - 1))))
+    assert refusal(verifier, *later) == "could not fetch certificate chain: OSError (remembered)"
+    assert fetcher.calls == {CERT_URL: 1}
+    clock.set(NOW + dt.timedelta(seconds=FAILURE_TTL_S))
+    verifier.verify(*signed(pki, make_envelope(timestamp=iso(NOW + dt.timedelta(seconds=FAILURE_TTL_S)))))
     assert fetcher.calls == {CERT_URL: 2}
 
 
@@ -652,89 +657,17 @@ def test_refusal_reasons_are_short_single_lines(verifier: RequestVerifier, pki: 
 # -- the default fetcher, through requests, against a local HTTPS server -------------------------
 
 
-class _ChainHandler(BaseHTTPRequestHandler):
-    """Serves ``server.routes[path] = (status, body)``; records each path asked for."""
-
-    server: _ChainServer
-
-    def do_GET(self) -> None:
-        self.server.paths.append(self.path)
-        status, body = self.server.routes.get(self.path, (404, b"<Error><Code>NoSuchKey</Code></Error>"))
-        self.send_response(status)
-        if 300 <= status < 400:
-            self.send_header("Location", f"https://127.0.0.1:{self.server.server_port}/echo.api/moved.pem")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test output quiet."""
-
-
-class _ChainServer(ThreadingHTTPServer):
-    routes: dict[str, tuple[int, bytes]]
-    paths: list[str]
-
-
-class LocalS3Adapter(HTTPAdapter):
-    """Transport for ``https://s3.amazonaws.com/``: sends the request to a local server instead."""
-
-    def __init__(self, base_url: str, ca_file: str) -> None:
-        super().__init__(max_retries=0)
-        self.base_url = base_url
-        self.ca_file = ca_file
-        self.timeouts: list[object] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
-        prefix = "https://s3.amazonaws.com/"
-        assert request.url is not None and request.url.startswith(prefix), request.url
-        self.timeouts.append(kwargs.get("timeout"))
-        request.url = self.base_url + request.url[len(prefix) - 1 :]
-        # requests chose proxies and TLS roots for s3.amazonaws.com (and REQUESTS_CA_BUNDLE from
-        # the environment beats session.verify); this transport talks only to loopback.
-        kwargs["proxies"] = {}
-        kwargs["verify"] = self.ca_file
-        return super().send(request, **kwargs)
-
-
-class NoNetworkAdapter(BaseAdapter):
-    """Transport for every other URL: refuses, so no test can reach the internet."""
-
-    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
-        raise requests.ConnectionError(f"tests never leave loopback: {request.url}")
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
 @pytest.fixture(scope="module")
-def chain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[_ChainServer, str]]:
-    cert_pem, key_pem = make_tls_server_cert()
-    directory = tmp_path_factory.mktemp("tls")
-    (directory / "server.pem").write_bytes(cert_pem)
-    (directory / "server.key").write_bytes(key_pem)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(directory / "server.pem", directory / "server.key")
-    server = _ChainServer(("127.0.0.1", 0), _ChainHandler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.routes, server.paths = {}, []
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="chain-server", daemon=True)
-    thread.start()
-    yield server, str(directory / "server.pem")
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def chain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CertHost, str]]:
+    with run_cert_host(tmp_path_factory.mktemp("tls")) as host:
+        yield host, host.ca_file
 
 
 @pytest.fixture
-def local_s3(chain_server: tuple[_ChainServer, str], pki: Pki) -> Iterator[tuple[_ChainServer, requests.Session]]:
+def local_s3(chain_server: tuple[CertHost, str], pki: Pki) -> Iterator[tuple[CertHost, requests.Session]]:
     server, ca_file = chain_server
-    server.routes, server.paths = {"/echo.api/echo-api-cert-14.pem": (200, pki.chain_pem)}, []
-    with requests.Session() as session:
-        session.mount("http://", NoNetworkAdapter())
-        session.mount("https://", NoNetworkAdapter())
-        session.mount("https://s3.amazonaws.com/", LocalS3Adapter(f"https://127.0.0.1:{server.server_port}", ca_file))
-        session.verify = ca_file
+    server.reset({"/echo.api/echo-api-cert-14.pem": Route(200, pki.chain_pem)})
+    with cert_host_session(server.base_url, ca_file) as session:
         yield server, session
 
 
@@ -745,14 +678,14 @@ def _adapter(session: requests.Session) -> LocalS3Adapter:
 
 
 def test_default_fetcher_downloads_once_with_timeouts(
-    local_s3: tuple[_ChainServer, requests.Session], ca_bundle: str, pki: Pki, clock: Clock
+    local_s3: tuple[CertHost, requests.Session], ca_bundle: str, pki: Pki, clock: Clock
 ) -> None:
     server, session = local_s3
     with RequestVerifier(skill_id=SKILL_ID, ca_bundle=ca_bundle, clock=clock, session=session) as verifier:
         for url in (CERT_URL, "https://s3.amazonaws.com:443/echo.api/../echo.api/echo-api-cert-14.pem", CERT_URL):
             verifier.verify(*signed(pki, url=url))
     assert server.paths == ["/echo.api/echo-api-cert-14.pem"]
-    assert _adapter(session).timeouts == [(2.0, 3.0)]
+    assert _adapter(session).timeouts == [(2.0, 2.0)]
 
 
 @pytest.mark.parametrize(
@@ -766,7 +699,7 @@ def test_default_fetcher_downloads_once_with_timeouts(
     ids=["not-found", "redirect-not-followed", "too-big", "not-pem"],
 )
 def test_default_fetcher_refusals(
-    local_s3: tuple[_ChainServer, requests.Session],
+    local_s3: tuple[CertHost, requests.Session],
     ca_bundle: str,
     pki: Pki,
     clock: Clock,
@@ -774,24 +707,24 @@ def test_default_fetcher_refusals(
     reason: str,
 ) -> None:
     server, session = local_s3
-    server.routes["/echo.api/echo-api-cert-14.pem"] = route
+    server.routes["/echo.api/echo-api-cert-14.pem"] = Route(*route)
     with RequestVerifier(skill_id=SKILL_ID, ca_bundle=ca_bundle, clock=clock, session=session) as verifier:
         assert refusal(verifier, *signed(pki)) == reason
     assert server.paths == ["/echo.api/echo-api-cert-14.pem"]
 
 
 def test_default_fetcher_closed_port(
-    chain_server: tuple[_ChainServer, str], ca_bundle: str, pki: Pki, clock: Clock
+    chain_server: tuple[CertHost, str], ca_bundle: str, pki: Pki, clock: Clock
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     _, ca_file = chain_server
-    with requests.Session() as session:
-        session.mount("https://", NoNetworkAdapter())
-        session.mount("https://s3.amazonaws.com/", LocalS3Adapter(f"https://127.0.0.1:{closed_port}", ca_file))
-        with RequestVerifier(skill_id=SKILL_ID, ca_bundle=ca_bundle, clock=clock, session=session) as verifier:
-            assert refusal(verifier, *signed(pki)) == "could not fetch certificate chain: ConnectionError"
+    with (
+        cert_host_session(f"https://127.0.0.1:{closed_port}", ca_file) as session,
+        RequestVerifier(skill_id=SKILL_ID, ca_bundle=ca_bundle, clock=clock, session=session) as verifier,
+    ):
+        assert refusal(verifier, *signed(pki)) == "could not fetch certificate chain: ConnectionError"
 
 
 def test_own_session_uses_environment_proxies(
