@@ -39,6 +39,11 @@ BUILTIN_SOUNDS: Final = frozenset(
 #: Alexa waits about 8 s for an answer; every outbound call fits inside that.
 DEFAULT_CONNECT_TIMEOUT_S: Final = 2.0
 DEFAULT_READ_TIMEOUT_S: Final = 4.0
+#: Every Alexa request is answered within this many seconds of arriving, whatever Pushover does.
+ANSWER_DEADLINE_S: Final = 6.5
+#: A send nobody waits for (the outbox, or one still running after the answer) waits this long for
+#: Pushover's answer: a slow Pushover that accepts late still answers it, so it is not sent again.
+BACKGROUND_READ_TIMEOUT_S: Final = 60.0
 #: A retry of a transient failure never comes sooner than this.
 MIN_RETRY_INTERVAL_S: Final = 5.0
 DEFAULT_OUTBOX_MAX_AGE_S: Final = 3600.0

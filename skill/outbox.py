@@ -20,36 +20,60 @@ delivered                                row deleted, INFO
 4xx, 429 (PermanentError)                row deleted, ERROR; never retried
 unknown device (devices not yet checked) row deleted, ERROR; nothing sent
 5xx, timeout, no connection              rescheduled (at-least-once: a read timeout may
-                                         have delivered, it is retried all the same)
+                                         have delivered, it is retried all the same,
+                                         but only after that attempt has ended)
 no credentials for the notifier          rescheduled, WARNING (a restart may bring them)
+a row that cannot be decoded             moved to the ``set_aside`` table, ERROR with its id;
+                                         never retried, never in the way of the others
 older than ``max_age_s``                 row deleted, ERROR "notification lost"
 =======================================  =============================================
 
 Each attempt is *claimed* before it is made: attempts and the next due time are written
-first, so a crash during a send never causes an immediate resend, and two processes on
-one file never send the same attempt twice. See docs/reliability.md for the trade-offs.
+first, and that time lies beyond the longest the attempt can take (connect plus the
+background read timeout, ``const.BACKGROUND_READ_TIMEOUT_S``), so a crash during a send
+never causes an early resend, and two processes on one file never overlap. Nobody waits for
+a background attempt, so it waits up to a minute for Pushover's answer: a slow Pushover that
+accepts a message after 5 or 30 s answers the first retry, which ends the item.
+
+An item the service is still trying itself (it answered Alexa before Pushover answered it) is
+put with ``hold_s``: the outbox leaves it alone that long; :meth:`Outbox.settle` removes it
+when that attempt got through, :meth:`Outbox.release` hands it over when it failed. See
+docs/reliability.md for the trade-offs and the bound on copies.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import random
-import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final
+from typing import Final
 
 from . import const
-from .attachments import Attachment
 from .config import Credentials
-from .errors import OutboxError, PermanentError, PushoverError, UnknownDeviceError
+from .errors import OutboxError, PermanentError, PushoverError, TransientError, UnknownDeviceError
+from .outbox_db import (
+    BUSY_TIMEOUT_S,
+    INSERT,
+    SELECT_ALL,
+    SELECT_DUE,
+    SELECT_NEXT_DUE,
+    SELECT_OLDEST,
+    SELECT_ONE,
+    SET_ASIDE,
+    OutboxDB,
+    PendingItem,
+    Unreadable,
+    decode,
+    encode,
+)
 from .pushover import Message, PushoverClient
+
+__all__ = ["BUSY_TIMEOUT_S", "JITTER_FRACTION", "Outbox", "PendingItem"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,56 +81,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_RETRY_INTERVAL_S: Final = 300.0
 #: Each wait is stretched by up to this fraction, so items queued together spread out.
 JITTER_FRACTION: Final = 0.1
-#: How long put() waits for another writer's lock; a person is waiting for the answer.
-BUSY_TIMEOUT_S: Final = 1.0
 #: How much of a lost notification's text the ERROR log shows.
 PREVIEW_CHARS: Final = 40
-
-_SCHEMA_VERSION: Final = 1
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS pending (
-    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
-    id               TEXT    NOT NULL UNIQUE,
-    notifier         TEXT    NOT NULL,
-    intent           TEXT    NOT NULL,
-    message          TEXT    NOT NULL,
-    attachment_name  TEXT,
-    attachment_type  TEXT,
-    attachment       BLOB,
-    validate_devices INTEGER NOT NULL,
-    created_at       REAL    NOT NULL,
-    next_at          REAL    NOT NULL,
-    attempts         INTEGER NOT NULL,
-    last_error       TEXT
-);
-CREATE INDEX IF NOT EXISTS pending_next_at ON pending (next_at);
-"""
-_INSERT: Final = """INSERT INTO pending (id, notifier, intent, message, attachment_name, attachment_type, attachment,
-    validate_devices, created_at, next_at, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
-_SELECT_ALL: Final = """SELECT id, notifier, intent, message, attachment_name, attachment_type, attachment,
-    validate_devices, created_at, next_at, attempts, last_error FROM pending ORDER BY next_at, seq"""
-_SELECT_ONE: Final = """SELECT id, notifier, intent, message, attachment_name, attachment_type, attachment,
-    validate_devices, created_at, next_at, attempts, last_error FROM pending WHERE id = ?"""
-
-
-@dataclass(frozen=True)
-class PendingItem:
-    """One notification waiting in the outbox."""
-
-    id: str
-    notifier: str
-    intent: str
-    message: Message
-    validate_devices: bool
-    created_at: float
-    next_at: float
-    #: Attempts made so far, the service's first one included.
-    attempts: int
-    last_error: str | None = None
-
-
-class _Unreadable(Exception):
-    """A stored row that no longer decodes into a Message."""
 
 
 class Outbox:
@@ -121,33 +97,35 @@ class Outbox:
         max_age_s: float = const.DEFAULT_OUTBOX_MAX_AGE_S,
         min_interval_s: float = const.MIN_RETRY_INTERVAL_S,
         max_interval_s: float = DEFAULT_MAX_RETRY_INTERVAL_S,
+        read_timeout_s: float = const.BACKGROUND_READ_TIMEOUT_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Open (or create) the outbox at ``path``.
 
         ``min_interval_s`` below 5 s is for tests only: Pushover asks for no faster retries.
+        ``read_timeout_s`` is how long a background send waits for Pushover's answer.
         An unusable file is logged, not raised: put() raises OutboxError until it can be opened.
         """
-        if min_interval_s <= 0 or max_interval_s < min_interval_s or max_age_s <= 0:
-            raise ValueError("need 0 < min_interval_s <= max_interval_s and max_age_s > 0")
+        if min_interval_s <= 0 or max_interval_s < min_interval_s or max_age_s <= 0 or read_timeout_s <= 0:
+            raise ValueError("need 0 < min_interval_s <= max_interval_s, max_age_s > 0 and read_timeout_s > 0")
         self.path = str(path)
         self.max_age_s = max_age_s
         self.min_interval_s = min_interval_s
         self.max_interval_s = max_interval_s
+        self.read_timeout_s = read_timeout_s
+        #: The longest one background attempt can take; the next one never starts sooner.
+        self.attempt_window_s = client.connect_timeout_s + read_timeout_s + 1.0
         self._client = client
         self._credentials_for = credentials_for
         self._clock = clock
         self._random = random.Random()  # noqa: S311 -- jitter, not cryptography
-        self._lock = threading.Lock()  # guards the connection
+        self._db = OutboxDB(self.path)
         self._run_lock = threading.Lock()  # one delivery round at a time
-        self._conn: sqlite3.Connection | None = None
-        self._closed = False
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         try:
-            with self._lock:
-                self._connect()
+            self._db.open()
         except OutboxError as err:
             logger.error("%s; failed notifications cannot be queued until it is fixed", err)
 
@@ -164,35 +142,55 @@ class Outbox:
 
     # -- storing -----------------------------------------------------------
 
-    def put(self, notifier: str, message: Message, *, validate_devices: bool = False, intent: str = "") -> str:
+    def put(
+        self, notifier: str, message: Message, *, validate_devices: bool = False, intent: str = "", hold_s: float = 0.0
+    ) -> str:
         """Store a notification for retry; committed to disk when this returns. Its id.
 
+        ``hold_s``: an attempt of the caller's may still be in flight; no retry before it has ended.
         Raises OutboxError when the file is locked by another writer or cannot be written.
         """
         item_id = uuid.uuid4().hex
         now = self._clock()
         att = message.attachment
         row = (
-            item_id, notifier, intent, _encode(message),
+            item_id, notifier, intent, encode(message),
             att.filename if att else None, att.content_type if att else None, att.data if att else None,
-            int(validate_devices), now, now + self.min_interval_s, 1, None,
+            int(validate_devices), now, now + max(self.min_interval_s, hold_s), 1, None,
         )  # fmt: skip
-        with self._lock:
-            conn = self._connect()
-            try:
-                conn.execute(_INSERT, row)
-            except sqlite3.Error as err:
-                raise OutboxError(f"cannot store the notification in the outbox {self.path}: {err}") from err
+        self._db.execute(INSERT, row)
         self._wake.set()
         logger.info("queued notification %s for retry (intent %s, notifier %s)", item_id, intent or "-", notifier)
         return item_id
+
+    def settle(self, item_id: str) -> bool:
+        """The caller's own attempt ended the item (delivered or refused): drop it, unless a retry has begun."""
+        return self._db.execute("DELETE FROM pending WHERE id = ? AND attempts = 1", (item_id,)) == 1
+
+    def release(self, item_id: str, message: Message | None = None) -> bool:
+        """The caller's own attempt failed and has ended: retry from now on (with ``message``, if given)."""
+        next_at = self._clock() + self.min_interval_s
+        if message is None:
+            changed = self._db.execute(
+                "UPDATE pending SET next_at = ? WHERE id = ? AND attempts = 1", (next_at, item_id)
+            )
+        else:
+            att = message.attachment
+            changed = self._db.execute(
+                "UPDATE pending SET next_at = ?, message = ?, attachment_name = ?, attachment_type = ?, "
+                "attachment = ? WHERE id = ? AND attempts = 1",
+                (next_at, encode(message), att.filename if att else None, att.content_type if att else None,
+                 att.data if att else None, item_id),
+            )  # fmt: skip
+        self._wake.set()
+        return changed == 1
 
     def discard_tagged(self, tag: str) -> int:
         """Drop waiting emergency alerts carrying ``tag`` (a cancel by voice); how many were dropped."""
         dropped = 0
         for item in self.pending():
             tags = {t.strip() for t in (item.message.tags or "").split(",")}
-            if tag in tags and self._execute("DELETE FROM pending WHERE id = ?", (item.id,)):
+            if tag in tags and self._db.execute("DELETE FROM pending WHERE id = ?", (item.id,)):
                 dropped += 1
                 logger.info("dropped queued alert %s: canceled by tag %s", item.id, tag)
         return dropped
@@ -200,34 +198,33 @@ class Outbox:
     # -- inspection --------------------------------------------------------
 
     def depth(self) -> int:
-        """How many notifications are waiting."""
-        (count,) = self._query_one("SELECT COUNT(*) FROM pending")
+        """How many notifications are waiting (rows not yet found unreadable included)."""
+        (count,) = self._db.query_one("SELECT COUNT(*) FROM pending")
+        return int(count)
+
+    def set_aside_count(self) -> int:
+        """How many rows were set aside because they could not be read."""
+        (count,) = self._db.query_one("SELECT COUNT(*) FROM set_aside")
         return int(count)
 
     def oldest_age_s(self) -> float | None:
         """Seconds since the oldest waiting notification was queued; None when none waits."""
-        (created,) = self._query_one("SELECT MIN(created_at) FROM pending")
+        (created,) = self._db.query_one(SELECT_OLDEST)
         return None if created is None else max(0.0, self._clock() - created)
 
     def next_due(self) -> float | None:
         """When (on the outbox's clock) the next retry is due; None when nothing waits."""
-        (due,) = self._query_one("SELECT MIN(next_at) FROM pending")
+        (due,) = self._db.query_one(SELECT_NEXT_DUE)
         return None if due is None else float(due)
 
     def pending(self) -> list[PendingItem]:
-        """Every waiting notification, the next due first."""
-        with self._lock:
-            conn = self._connect()
-            try:
-                rows = conn.execute(_SELECT_ALL).fetchall()
-            except sqlite3.Error as err:
-                raise OutboxError(f"cannot read the outbox {self.path}: {err}") from err
+        """Every readable waiting notification, the next due first."""
         items = []
-        for row in rows:
+        for row in self._db.query_all(SELECT_ALL):
             try:
-                items.append(_decode(row))
-            except _Unreadable:
-                continue
+                items.append(decode(row))
+            except Unreadable:
+                continue  # set aside by the next delivery round
         return items
 
     # -- delivering --------------------------------------------------------
@@ -245,23 +242,23 @@ class Outbox:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the worker and wait up to ``timeout`` seconds for it (a send in flight may take that long)."""
+        """Stop the worker and wait up to ``timeout`` seconds for it.
+
+        A send in flight may take longer; it is left to finish or die with the process, and the
+        item, claimed before the send, is tried again after a restart.
+        """
         self._stopping.set()
         self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
-                logger.warning("the outbox worker did not stop within %.1f s", timeout)
+                logger.warning("the outbox worker did not stop within %.1f s (a send is in flight)", timeout)
 
     def close(self) -> None:
         """Stop the worker and close the database; waiting notifications stay on disk."""
         self.stop()
-        with self._lock:
-            self._closed = True
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        self._db.close()
 
     def _work(self) -> None:
         failures = 0
@@ -289,25 +286,24 @@ class Outbox:
     def _deliver_due(self, now: float | None, stopping: threading.Event | None) -> int:
         with self._run_lock:
             moment = self._clock() if now is None else now
-            rows = self._query_all("SELECT id FROM pending WHERE next_at <= ? ORDER BY next_at, seq", (moment,))
+            rows = self._db.query_all(SELECT_DUE, (moment,))
             delivered = 0
-            for (item_id,) in rows:
+            for (seq,) in rows:
                 if stopping is not None and stopping.is_set():
                     break
-                if self._attempt(item_id, self._clock() if now is None else now):
+                if self._attempt(seq, self._clock() if now is None else now):
                     delivered += 1
             return delivered
 
-    def _attempt(self, item_id: str, now: float) -> bool:
+    def _attempt(self, seq: int, now: float) -> bool:
         """One try at one item; True when Pushover accepted it."""
-        row = self._query_one(_SELECT_ONE, (item_id,), allow_none=True)
+        row = self._db.query_one(SELECT_ONE, (seq,), allow_none=True)
         if row is None:
             return False  # delivered or dropped meanwhile (another process on the same file)
         try:
-            item = _decode(row)
-        except _Unreadable as err:
-            self._delete(item_id)
-            logger.error("notification lost: outbox item %s cannot be read (%s); dropped", item_id, err)
+            item = decode(row)
+        except Unreadable as err:
+            self._set_aside(seq, row[1], str(err), now)
             return False
         if now - item.created_at > self.max_age_s:
             self._delete(item.id)
@@ -316,17 +312,19 @@ class Outbox:
                 item.intent or "-", _preview(item.message), self.max_age_s, item.attempts, item.last_error or "-",
             )  # fmt: skip
             return False
-        if item.next_at > now or not self._claim(item, now):
+        planned = self._claim(item, now) if item.next_at <= now else None
+        if planned is None:
             return False
         try:
             creds = self._credentials_for(item.notifier)
         except KeyError:  # the notifier is no longer in the intent map
             creds = None
         if creds is None:
-            self._note_failure(item.id, f"no credentials for notifier {item.notifier!r}")
+            self._note_failure(item.id, f"no credentials for notifier {item.notifier!r}", planned)
             logger.warning("outbox: notifier %r has no credentials; item %s waits", item.notifier, item.id)
             return False
         message = item.message
+        started = time.monotonic()
         try:
             if item.validate_devices:
                 devices = self._client.resolve_devices(creds, message.devices)
@@ -334,7 +332,7 @@ class Outbox:
                     raise UnknownDeviceError(",".join(message.devices), [])  # never broadcast to every device
                 message = dataclasses.replace(message, devices=devices)
                 self._store_checked(item.id, message)
-            result = self._client.send(message, creds)
+            result = self._client.send(message, creds, read_timeout_s=self.read_timeout_s)
         except UnknownDeviceError as err:
             self._delete(item.id)
             logger.error(
@@ -349,8 +347,13 @@ class Outbox:
                 item.intent or "-", _preview(message), err,
             )  # fmt: skip
             return False
-        except PushoverError as err:  # transient: the claim already scheduled the next attempt
-            self._note_failure(item.id, str(err))
+        except PushoverError as err:
+            if isinstance(err, TransientError) and err.maybe_delivered:
+                # That attempt may still turn into a delivery: the next one starts no sooner than
+                # a full interval after it ended.
+                ended = now + (time.monotonic() - started)
+                planned = max(planned, ended + self.min_interval_s)
+            self._note_failure(item.id, str(err), planned)
             logger.warning("outbox: retry %d of item %s failed: %s", item.attempts, item.id, err)
             return False
         self._delete(item.id)
@@ -360,118 +363,49 @@ class Outbox:
         )  # fmt: skip
         return True
 
-    def _claim(self, item: PendingItem, now: float) -> bool:
-        """Record the attempt and schedule the next one before sending; False if someone else did."""
+    def _claim(self, item: PendingItem, now: float) -> float | None:
+        """Record the attempt before sending; when the next one is planned, or None if someone else claimed it.
+
+        Until this attempt ends, the row says "not before the attempt can have ended", so neither a
+        crash nor another process on the same file starts the next attempt while this one may
+        still reach Pushover.
+        """
         attempts = item.attempts + 1
-        next_at = now + self._backoff_s(attempts)
+        planned = now + self._backoff_s(attempts)
         deadline = item.created_at + self.max_age_s
-        if next_at > deadline:
-            next_at = max(deadline, now + self.min_interval_s)
-        claimed = self._execute(
+        if planned > deadline:
+            planned = max(deadline, now + self.min_interval_s)
+        claimed = self._db.execute(
             "UPDATE pending SET attempts = ?, next_at = ? WHERE id = ? AND attempts = ?",
-            (attempts, next_at, item.id, item.attempts),
+            (attempts, max(planned, now + self.attempt_window_s), item.id, item.attempts),
         )
-        return claimed == 1
+        return planned if claimed == 1 else None
 
     def _backoff_s(self, attempts: int) -> float:
         """The wait after ``attempts`` tries: 5, 10, 20 … s, capped, plus a little jitter."""
         base = min(self.max_interval_s, self.min_interval_s * 2 ** min(attempts - 1, 30))
         return min(self.max_interval_s, base * (1 + JITTER_FRACTION * self._random.random()))
 
-    def _store_checked(self, item_id: str, message: Message) -> None:
-        self._execute("UPDATE pending SET message = ?, validate_devices = 0 WHERE id = ?", (_encode(message), item_id))
+    def _set_aside(self, seq: int, raw_id: object, reason: str, now: float) -> None:
+        """Move an unreadable row out of the queue, keeping every column for a person to look at."""
+        with self._db.transaction() as conn:
+            conn.execute(SET_ASIDE, (reason, now, seq))
+            conn.execute("DELETE FROM pending WHERE seq = ?", (seq,))
+        logger.error(
+            "outbox item %s (row %d) cannot be read (%s); set aside in table set_aside, not retried",
+            str(raw_id)[:40], seq, reason,
+        )  # fmt: skip
 
-    def _note_failure(self, item_id: str, error: str) -> None:
-        self._execute("UPDATE pending SET last_error = ? WHERE id = ?", (error[:500], item_id))
+    def _store_checked(self, item_id: str, message: Message) -> None:
+        self._db.execute(
+            "UPDATE pending SET message = ?, validate_devices = 0 WHERE id = ?", (encode(message), item_id)
+        )
+
+    def _note_failure(self, item_id: str, error: str, next_at: float) -> None:
+        self._db.execute("UPDATE pending SET last_error = ?, next_at = ? WHERE id = ?", (error[:500], next_at, item_id))
 
     def _delete(self, item_id: str) -> None:
-        self._execute("DELETE FROM pending WHERE id = ?", (item_id,))
-
-    # -- SQLite ------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        """The open connection, opening it on first use; the caller holds ``_lock``."""
-        if self._conn is not None:
-            return self._conn
-        if self._closed:
-            raise OutboxError("the outbox is closed")
-        conn = None
-        try:
-            # Autocommit: every statement is its own transaction, durable when execute() returns.
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            conn.execute("PRAGMA synchronous = FULL")
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
-            if version > _SCHEMA_VERSION:
-                raise OutboxError(f"the outbox {self.path} was written by a newer version (schema {version})")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        except (sqlite3.Error, OutboxError) as err:
-            if conn is not None:
-                conn.close()
-            if isinstance(err, OutboxError):
-                raise
-            raise OutboxError(f"cannot open the outbox {self.path}: {err}") from err
-        if str(mode).lower() != "wal":
-            logger.warning("the outbox %s is not in WAL mode (%s); writes are slower", self.path, mode)
-        self._conn = conn
-        return conn
-
-    def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
-        with self._lock:
-            conn = self._connect()
-            try:
-                return conn.execute(sql, params).rowcount
-            except sqlite3.Error as err:
-                raise OutboxError(f"cannot update the outbox {self.path}: {err}") from err
-
-    def _query_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            conn = self._connect()
-            try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.Error as err:
-                raise OutboxError(f"cannot read the outbox {self.path}: {err}") from err
-
-    def _query_one(self, sql: str, params: tuple[Any, ...] = (), *, allow_none: bool = False) -> Any:
-        with self._lock:
-            conn = self._connect()
-            try:
-                row = conn.execute(sql, params).fetchone()
-            except sqlite3.Error as err:
-                raise OutboxError(f"cannot read the outbox {self.path}: {err}") from err
-        if row is None and not allow_none:
-            raise OutboxError(f"the outbox {self.path} returned nothing")
-        return row
-
-
-_MESSAGE_FIELDS: Final = tuple(f.name for f in dataclasses.fields(Message) if f.name != "attachment")
-
-
-def _encode(message: Message) -> str:
-    """The message's fields, attachment aside, as JSON."""
-    data = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
-    data["devices"] = list(message.devices)
-    return json.dumps(data, ensure_ascii=False)
-
-
-def _decode(row: tuple[Any, ...]) -> PendingItem:
-    (item_id, notifier, intent, text, att_name, att_type, att_data, validate, created, next_at, attempts, error) = row
-    try:
-        data = json.loads(text)
-        # Fields a later version dropped are ignored; fields it added take their defaults.
-        fields = {name: data[name] for name in _MESSAGE_FIELDS if name in data}
-        fields["devices"] = tuple(fields.get("devices") or ())
-        attachment = None
-        if att_data is not None:
-            attachment = Attachment(att_name or "attachment", att_type or "", bytes(att_data))
-        message = Message(**fields, attachment=attachment)
-    except (ValueError, TypeError) as err:
-        raise _Unreadable(type(err).__name__) from err
-    return PendingItem(
-        str(item_id), str(notifier), str(intent), message, bool(validate), float(created), float(next_at),
-        int(attempts), error,
-    )  # fmt: skip
+        self._db.execute("DELETE FROM pending WHERE id = ?", (item_id,))
 
 
 def _preview(message: Message) -> str:

@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 #: A WARNING is logged when fewer than this fraction of the monthly messages is left.
 QUOTA_WARNING_FRACTION: Final = 0.10
 USER_AGENT: Final = f"alexa-pushover-skill/{const.VERSION}"
+#: Kept-alive connections to the API; as many as calls that may run at once.
+MAX_CONNECTIONS: Final = 128
 
 _QUERY_SECRET_RE: Final = re.compile(r"\b(token|user)=[^&\s\"']+")
 _SEPARATORS_RE: Final = re.compile(r"[\s_-]+")
@@ -160,6 +162,16 @@ class PushoverClient:
         # Keyed by a digest, so the secrets are not kept around as dictionary keys.
         self._device_cache: dict[bytes, tuple[float, tuple[str, ...]]] = {}
 
+    @property
+    def connect_timeout_s(self) -> float:
+        """How long a call waits for a connection."""
+        return self._timeout[0]
+
+    @property
+    def read_timeout_s(self) -> float:
+        """How long a call waits for an answer, unless it says otherwise."""
+        return self._timeout[1]
+
     def __repr__(self) -> str:
         connect, read = self._timeout
         return f"PushoverClient({self.api_url!r}, connect_timeout_s={connect}, read_timeout_s={read})"
@@ -184,8 +196,12 @@ class PushoverClient:
 
     # -- the API -----------------------------------------------------------
 
-    def send(self, message: Message, credentials: Credentials) -> SendResult:
-        """Send one message; raises a :class:`~skill.errors.PushoverError` on any failure."""
+    def send(self, message: Message, credentials: Credentials, *, read_timeout_s: float | None = None) -> SendResult:
+        """Send one message; raises a :class:`~skill.errors.PushoverError` on any failure.
+
+        ``read_timeout_s`` replaces the client's read timeout for this call (a background send
+        waits longer; a send inside Alexa's deadline may wait less).
+        """
         if message.priority == const.EMERGENCY_PRIORITY and (message.retry is None or message.expire is None):
             raise PermanentError("an emergency (priority 2) message needs both retry and expire")
         keys = [key for key in credentials.user.split(",") if key.strip()]
@@ -197,9 +213,11 @@ class PushoverClient:
         if message.attachment is not None:
             att = message.attachment
             files = {"attachment": (att.filename, att.data, att.content_type)}
+        timeout = self._timeout if read_timeout_s is None else (self._timeout[0], read_timeout_s)
         body, quota = self._call(
-            "POST", "messages.json", "the message", credentials, data=form, files=files, idempotent=False
-        )
+            "POST", "messages.json", "the message", credentials, data=form, files=files, idempotent=False,
+            timeout=timeout,
+        )  # fmt: skip
         return SendResult(
             request_id=_str_or_none(body.get("request")), receipt=_str_or_none(body.get("receipt")), quota=quota
         )
@@ -297,6 +315,7 @@ class PushoverClient:
         params: Mapping[str, str] | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         idempotent: bool = True,
+        timeout: tuple[float, float] | None = None,
     ) -> tuple[dict[str, Any], Quota | None]:
         """One API call: the JSON body and the quota headers, or the translated error."""
         url = f"{self.api_url}/{path}"
@@ -310,7 +329,7 @@ class PushoverClient:
                     data=data,
                     params=params,
                     files=files,
-                    timeout=self._timeout,
+                    timeout=timeout or self._timeout,
                     allow_redirects=False,
                     headers={"User-Agent": USER_AGENT},
                 )
@@ -357,6 +376,10 @@ def _session_for(api_url: str) -> requests.Session:
     tenth of a millisecond or more, on the path a person waits on); the API never changes.
     """
     session = requests.Session()
+    # Sends of several requests run at once (skill.dispatch): one kept connection for each.
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=MAX_CONNECTIONS)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     session.proxies.update(requests.utils.get_environ_proxies(api_url))
     ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if ca_bundle:

@@ -234,11 +234,11 @@ def _outbox_health(outbox: Outbox | None) -> dict[str, Any] | None:
     if outbox is None:
         return None
     try:
-        depth, oldest = outbox.depth(), outbox.oldest_age_s()
+        depth, oldest, set_aside = outbox.depth(), outbox.oldest_age_s(), outbox.set_aside_count()
     except OutboxError:
         logger.warning("/healthz: the outbox %s cannot be read", outbox.path, exc_info=True)
         return {"depth": None, "oldest_age_s": None, "error": "the outbox cannot be read"}
-    return {"depth": depth, "oldest_age_s": None if oldest is None else round(oldest, 1)}
+    return {"depth": depth, "oldest_age_s": None if oldest is None else round(oldest, 1), "set_aside": set_aside}
 
 
 def _http_error(err: HTTPException) -> ResponseReturnValue:

@@ -8,6 +8,8 @@ emergency receipts, ``X-Limit-App-*`` headers) and can be scripted to fail::
         fake.enqueue(delay=1.0)                  # then a normal answer, 1 s late
         fake.enqueue(close=True)                 # then a dropped connection
         fake.down()                              # every request gets a 503 until fake.up()
+        fake.slow(5.0)                           # every request is accepted, but answered 5 s late
+        fake.slow(None)                          # every request is accepted, never answered (a timeout)
         client = PushoverClient(fake.url)
 
 Every request is recorded (``fake.requests``) with its parsed form and files, and
@@ -48,6 +50,8 @@ SOUNDS: Mapping[str, str] = {
     "doorbell": "Doorbell (custom)",
 }
 DEFAULT_LIMIT = 10_000
+#: "Never" for slow(None): longer than any test runs.
+_FOREVER_S = 3600.0
 
 _RECEIPT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _ROUTES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
@@ -164,6 +168,8 @@ class FakePushover:
         self.receipts: dict[str, dict[str, Any]] = {}
         self._queue: deque[Reply] = deque()
         self._down: Reply | None = None
+        self._slow = 0.0
+        self._unstall = threading.Event()
         self._requests: list[RecordedRequest] = []
         self._connections = 0
         self._live: set[socket.socket] = set()
@@ -266,10 +272,22 @@ class FakePushover:
         with self._lock:
             self._down = Reply(status=status, body=body, content_type="text/html", close=close)
 
+    def slow(self, delay: float | None) -> None:
+        """Accept and answer every request as Pushover would, but ``delay`` seconds late, until :meth:`up`.
+
+        ``None`` never answers (until :meth:`up` or :meth:`stop`): a Pushover that times out.
+        The request counts as received (and a message as delivered) when it arrives.
+        """
+        with self._lock:
+            self._slow = _FOREVER_S if delay is None else delay
+
     def up(self) -> None:
-        """Answer normally again after :meth:`down`."""
+        """Answer normally and at once again after :meth:`down` or :meth:`slow`."""
         with self._lock:
             self._down = None
+            self._slow = 0.0
+        self._unstall.set()
+        self._unstall = threading.Event()
 
     def reset_records(self) -> None:
         """Forget recorded requests and the connection count (scripted replies stay)."""
@@ -321,11 +339,23 @@ class FakePushover:
     def _wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
+    def _stall(self, seconds: float, unstall: threading.Event) -> None:
+        """Wait ``seconds``, or until up() or stop()."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set() and not unstall.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            unstall.wait(min(left, 0.05))
+
     def _handle(self, request: RecordedRequest, arg: str | None) -> tuple[Reply | None, _Answer | None]:
         """Record ``request`` and decide: the scripted reply (if any) and the answer to send."""
         with self._lock:
             self._requests.append(request)
             scripted = self._down or self._take_scripted(request.endpoint)
+            slow, unstall = self._slow, self._unstall
+        if scripted is None and slow:
+            self._stall(slow, unstall)
         if scripted is not None and scripted.close:
             return scripted, None
         if scripted is not None and scripted.delay:

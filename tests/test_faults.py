@@ -221,6 +221,36 @@ def test_a_reply_beyond_the_read_timeout_is_queued_and_retried_at_least_once(mak
     assert set(rig.delivered()) == {"Please buy coffee."}
 
 
+def run_whole_life(rig: Rig, *, limit: int = 60) -> int:
+    """Run every retry at its due time until the outbox is empty or the item has aged out; how many runs."""
+    for runs in range(limit):
+        due = rig.outbox.next_due()
+        if due is None:
+            return runs
+        rig.clock.now = max(rig.clock.now, due)
+        rig.outbox.run_once()
+    raise AssertionError(f"the outbox did not empty in {limit} runs")
+
+
+@pytest.mark.parametrize("late_s", [0.6, 2.0], ids=["accepts-late", "accepts-much-later"])
+@pytest.mark.parametrize("intent", ["ShoppingIntent", "EmergencyIntent"])
+def test_a_slow_but_accepting_pushover_gets_at_most_one_extra_copy(
+    make_rig: Callable[..., Rig], late_s: float, intent: str
+) -> None:
+    # Scaled down: the request's wait (0.3 s) stands for the old 4 s read timeout, a Pushover that
+    # accepts every message 0.6 or 2 s late for one that does after 5 or 30 s. Background retries
+    # wait for Pushover's answer (up to a minute), so the first retry's "accepted" ends the item.
+    rig = make_rig(read_timeout_s=0.3)
+    rig.fake.slow(late_s)
+    speech, outcome = rig.say(intent, Item="tea")
+    assert KEEP_TRYING in speech and outcome.status == Status.QUEUED
+    run_whole_life(rig)
+    assert rig.outbox.depth() == 0
+    assert 1 <= len(rig.delivered()) <= 2, rig.delivered()
+    if intent == "EmergencyIntent":
+        assert len(rig.fake.receipts) <= 2
+
+
 @pytest.mark.parametrize(
     "reply",
     [
@@ -463,13 +493,19 @@ def test_the_web_service_queues_and_healthz_shows_the_outbox(fake_pushover: Fake
     try:
         assert ext.service.outbox is ext.outbox
         client = app.test_client()
-        assert client.get("/healthz").get_json()["outbox"] == {"depth": 0, "oldest_age_s": None}
+        assert client.get("/healthz").get_json()["outbox"] == {"depth": 0, "oldest_age_s": None, "set_aside": 0}
         fake_pushover.down()
         envelope = alexa.build_request_envelope("IntentRequest", "ShoppingIntent", {"Item": "figs"})
         response = client.post("/alexa", json=envelope)
         assert KEEP_TRYING in response.get_json()["response"]["outputSpeech"]["ssml"]
         health = client.get("/healthz").get_json()["outbox"]
         assert health["depth"] == 1 and 0 <= health["oldest_age_s"] < 60
+        with sqlite3.connect(settings.outbox_path) as other:  # a row spoilt by hand or a broken disk
+            other.execute("UPDATE pending SET created_at = 'not a time'")
+        other.close()
+        fake_pushover.up()
+        ext.outbox.run_once(time.time() + 60)
+        assert client.get("/healthz").get_json()["outbox"] == {"depth": 0, "oldest_age_s": None, "set_aside": 1}
     finally:
         ext.close()
     assert ext.outbox is not None

@@ -298,14 +298,14 @@ def test_connection_refused_keeps_the_item(make_outbox: Callable[..., Outbox], c
 def test_a_read_timeout_is_retried(
     make_outbox: Callable[..., Outbox], fake_pushover: FakePushover, clock: Clock
 ) -> None:
-    with PushoverClient(fake_pushover.url, connect_timeout_s=1.0, read_timeout_s=0.2) as impatient:
-        outbox = make_outbox(client=impatient)
-        outbox.put("notify", Message("slow"))
-        fake_pushover.enqueue(delay=1.0)
-        clock.now += 5
-        assert outbox.run_once() == 0  # Pushover may have it; at-least-once retries all the same
-        clock.now = outbox.next_due()
-        assert outbox.run_once() == 1
+    outbox = make_outbox(read_timeout_s=0.2)
+    outbox.put("notify", Message("slow"))
+    fake_pushover.enqueue(delay=1.0)
+    clock.now += 5
+    assert outbox.run_once() == 0  # Pushover may have it; at-least-once retries all the same
+    assert outbox.next_due() >= clock.now + 0.2 + const.MIN_RETRY_INTERVAL_S  # not before that attempt ended
+    clock.now = outbox.next_due()
+    assert outbox.run_once() == 1
     assert [f["message"] for f in messages(fake_pushover)] == ["slow", "slow"]
 
 
@@ -414,17 +414,62 @@ def test_secrets_never_reach_the_file(
     assert USER.encode() not in everything
 
 
-def test_an_unreadable_row_is_dropped_with_an_error(
-    outbox: Outbox, db_path: str, clock: Clock, caplog: pytest.LogCaptureFixture
-) -> None:
-    outbox.put("notify", Message("hi"))
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("created_at", "'yesterday'"),
+        ("created_at", "X'00'"),
+        ("next_at", "'soon'"),
+        ("attempts", "'many'"),
+        ("message", "'not json'"),
+        ("message", "'[1, 2]'"),
+        ("notifier", "X'6869'"),
+        ("validate_devices", "7"),
+    ],
+)
+def test_an_unreadable_row_is_set_aside_and_the_rows_behind_it_are_delivered(
+    outbox: Outbox, fake_pushover: FakePushover, db_path: str, clock: Clock, caplog: pytest.LogCaptureFixture,
+    column: str, value: str,
+) -> None:  # fmt: skip
+    outbox.put("notify", Message("before"))
+    bad = outbox.put("notify", Message("broken"))
+    outbox.put("notify", Message("behind"))
     with sqlite3.connect(db_path) as other:
-        other.execute("UPDATE pending SET message = 'not json'")
+        other.execute(f"UPDATE pending SET {column} = {value} WHERE id = ?", (bad,))  # noqa: S608 -- test data
     other.close()
+    assert outbox.depth() == 3
+    assert outbox.next_due() == T0 + const.MIN_RETRY_INTERVAL_S  # the bad row does not hide the good ones
     clock.now += 5
+    assert outbox.run_once() == 2
+    assert sorted(form["message"] for form in messages(fake_pushover)) == ["before", "behind"]
+    assert (outbox.depth(), outbox.set_aside_count()) == (0, 1)
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert bad in error and "set aside" in error and column in error
+    clock.now += 3600  # set aside means never retried, and never dropped as too old
     assert outbox.run_once() == 0
-    assert outbox.depth() == 0
-    assert "cannot be read" in caplog.text
+    assert len(messages(fake_pushover)) == 2
+    with sqlite3.connect(db_path) as other:
+        [(kept_id, reason)] = other.execute("SELECT id, reason FROM set_aside").fetchall()
+    other.close()
+    assert kept_id == bad and column in reason
+
+
+def test_the_worker_gets_past_an_unreadable_row(
+    make_outbox: Callable[..., Outbox], fake_pushover: FakePushover, db_path: str
+) -> None:
+    outbox = make_outbox(clock=time.time, min_interval_s=0.05, max_interval_s=0.2)
+    bad = outbox.put("notify", Message("broken"))
+    with sqlite3.connect(db_path) as other:
+        other.execute("UPDATE pending SET created_at = 'not a number', next_at = 'never' WHERE id = ?", (bad,))
+    other.close()
+    outbox.put("notify", Message("behind"))
+    outbox.start()
+    deadline = time.monotonic() + 10
+    while outbox.depth() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [form["message"] for form in messages(fake_pushover)] == ["behind"]
+    assert (outbox.depth(), outbox.set_aside_count()) == (0, 1)
+    assert outbox.oldest_age_s() is None
 
 
 # -- durability and concurrency ------------------------------------------------

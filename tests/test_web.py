@@ -563,7 +563,7 @@ def test_healthz_reports_without_secrets(client: FlaskClient, app: Flask, pki: P
         "verification": True,
         "skill_id_set": True,
         "pushover_quota": None,
-        "outbox": {"depth": 0, "oldest_age_s": None},
+        "outbox": {"depth": 0, "oldest_age_s": None, "set_aside": 0},
     }
     text = response.get_data(as_text=True)
     assert TOKEN not in text and USER not in text and SKILL_ID not in text
