@@ -73,8 +73,21 @@ def respond(handler_input: HandlerInput, outcome: Outcome) -> Response:
     return builder.response
 
 
+def _application_id(handler_input: HandlerInput) -> str | None:
+    envelope = handler_input.request_envelope
+    for holder in (getattr(envelope.context, "system", None), envelope.session):
+        app_id = getattr(getattr(holder, "application", None), "application_id", None)
+        if app_id:
+            return app_id
+    return None
+
+
 def slots_of(request: IntentRequest) -> dict[str, SlotValue]:
-    """Slot values as heard, with the canonical value when exactly one resolution matched."""
+    """Slot values as heard, with the canonical value when exactly one resolution matched.
+
+    The id is the first match's, however many matched (as in Home Assistant): authorities are in
+    Alexa's order of preference.
+    """
     result: dict[str, SlotValue] = {}
     for name, slot in (request.intent.slots or {}).items():
         canonical = ident = None
@@ -84,8 +97,9 @@ def slots_of(request: IntentRequest) -> dict[str, SlotValue]:
             code = getattr(getattr(authority, "status", None), "code", None)
             if getattr(code, "value", code) == "ER_SUCCESS_MATCH":
                 matches.extend(v for v in authority.values or [] if v is not None)
-        if len(matches) == 1 and matches[0].value is not None:
-            canonical, ident = matches[0].value.name, matches[0].value.id
+        if matches and matches[0].value is not None:
+            ident = matches[0].value.id
+            canonical = matches[0].value.name if len(matches) == 1 else None
         result[name] = SlotValue(name, slot.value, canonical, ident)
     return result
 
@@ -100,7 +114,7 @@ class LaunchHandler(AbstractRequestHandler):
         return is_request_type("LaunchRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return respond(handler_input, self.service.launch(_locale(handler_input)))
+        return respond(handler_input, self.service.launch(_locale(handler_input), _application_id(handler_input)))
 
 
 class MappedIntentHandler(AbstractRequestHandler):
@@ -271,8 +285,9 @@ def parse_envelope(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidRequestError("the body holds text that is not valid Unicode") from None
     except ValueError:  # a number too long to turn back into text
         raise InvalidRequestError("the body holds a number that is too long") from None
-    if not isinstance(envelope.get("version"), str):
-        raise InvalidRequestError("not an Alexa request: no version")
+    # "version" is left out by Home Assistant's test envelopes and some simulators; nothing depends on it.
+    if not isinstance(envelope.get("version", ""), str):
+        raise InvalidRequestError("not an Alexa request: version is not text")
     request = envelope.get("request")
     if not isinstance(request, dict):
         raise InvalidRequestError("not an Alexa request: no request object")

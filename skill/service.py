@@ -170,7 +170,7 @@ class Service:
         #: intents whose speech, reprompt or card templates read ``notifications``
         self._lists_notifications = {
             spec.name
-            for spec in intent_map.intents.values()
+            for spec in intent_map.specs()
             if any("notifications" in t.variables for t in _response_templates(spec))
         }
 
@@ -187,8 +187,8 @@ class Service:
 
     def _can_send(self) -> bool:
         """True when some notifier the map uses has its token and user key."""
-        used = {n.notifier for spec in self.intent_map.intents.values() for n in spec.notifications}
-        used |= {spec.cancel.notifier for spec in self.intent_map.intents.values() if spec.cancel}
+        used = {n.notifier for spec in self.intent_map.specs() for n in spec.notifications}
+        used |= {spec.cancel.notifier for spec in self.intent_map.specs() if spec.cancel}
         return any(self.credentials_for(name) is not None for name in used)
 
     def missing_variables(self, notifier: str) -> list[str]:
@@ -201,8 +201,16 @@ class Service:
 
     # -- built-in requests
 
-    def launch(self, locale: str | None) -> Outcome:
-        """The greeting for "Alexa, open …"."""
+    def launch(self, locale: str | None, application_id: str | None = None) -> Outcome:
+        """The greeting for "Alexa, open …": the skill's launch answer if the map has one, else ``launch:``.
+
+        A launch answer (Home Assistant's ``intent_script`` entry named by the applicationId) runs like an
+        intent and, as in Home Assistant, keeps the session open only with a reprompt. ``launch:`` always
+        listens afterwards: a person who opened the skill by name is about to say what to send.
+        """
+        answer = self.intent_map.launch_answers.get(application_id or "")
+        if answer is not None:
+            return self._handle(answer, {}, locale, None)
         context = build_context({}, locale=locale or "")
         speech = self._speak(self.intent_map.launch, context, locale) or phrase(locale, "launch")
         reprompt = self._speak(self.intent_map.launch_reprompt, context, locale) or phrase(locale, "launch_reprompt")
@@ -260,6 +268,13 @@ class Service:
         spec = self.intent_map.intents.get(name)
         if spec is None:
             return Outcome(name, Status.UNKNOWN_INTENT, phrase(locale, "unknown_intent", intent=_spoken_name(name)))
+        return self._handle(spec, slots, locale, confirmation)
+
+    def _handle(
+        self, spec: IntentSpec, slots: Mapping[str, SlotValue], locale: str | None, confirmation: str | None
+    ) -> Outcome:
+        """Run ``spec`` with ``slots``; a template that fails to render becomes what the person hears."""
+        name = spec.name
         context = build_context(slots, spec.defaults(), intent_name=name, locale=locale or "")
         try:
             return self._run(spec, context, locale, confirmation)
@@ -404,7 +419,9 @@ class Service:
                 speech += " " + phrase(locale, "attachment_dropped", reason=_escape(dropped[0]))
             outcome = Outcome(name, status, speech, deliveries=deliveries)
             outcome.reprompt = self._speak(spec.reprompt, speech_context, locale) or None
-            outcome.end_session = not spec.keeps_session_open
+            # A reprompt that renders empty is no reprompt (as in Home Assistant): unless the map says
+            # `end_session: false`, the session ends rather than wait in silence.
+            outcome.end_session = spec.end_session if spec.end_session is not None else outcome.reprompt is None
             if spec.card:
                 try:  # the notification is out: a broken card must not make the person send it again
                     outcome.card = (

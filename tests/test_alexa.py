@@ -53,9 +53,10 @@ def test_real_envelope_with_several_authorities_uses_the_one_match(service):
     assert result.response["response"]["shouldEndSession"] is True
 
 
-def test_several_matches_fall_back_to_the_spoken_value(service):
+def test_several_matches_fall_back_to_the_spoken_value_and_keep_the_first_id(service):
+    # Home Assistant's resolve_slot_data: the value is what was heard, the id the first match's.
     result = invoke(build_skill(service), load("ambiguous_slot.json"))
-    assert result.outcomes[0].deliveries[0].message.message == "Where is paul ()"
+    assert result.outcomes[0].deliveries[0].message.message == "Where is paul (paulus)"
 
 
 @pytest.mark.parametrize(
@@ -149,7 +150,8 @@ def test_elicit_and_confirm_directives():
     [
         (b"not json", "the body is not valid JSON"),
         (b"[1, 2]", "the body is not a JSON object"),
-        (b"{}", "not an Alexa request: no version"),
+        (b"{}", "not an Alexa request: no request object"),
+        (b'{"version": 1, "request": {}}', "not an Alexa request: version is not text"),
         (b'{"version": "1.0"}', "not an Alexa request: no request object"),
         (b'{"version": "1.0", "request": {"type": "LaunchRequest"}}', "request.requestId is missing"),
         (

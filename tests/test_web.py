@@ -418,7 +418,7 @@ MALFORMED = {
     "bad JSON": (b'{"version": "1.0", "request": ', "application/json", "the body is not valid JSON"),
     "not UTF-8": (b'{"version": "\xff\xfe"}', "application/json", "the body is not valid JSON"),
     "deeply nested": (b"[" * 100_000, "application/json", "the body is not valid JSON"),
-    "empty object": (b"{}", "application/json", "not an Alexa request: no version"),
+    "empty object": (b"{}", "application/json", "not an Alexa request: no request object"),
     "a JSON list": (b"[1, 2, 3]", "application/json", "the body is not a JSON object"),
     "a JSON string": (b'"hello"', "application/json", "the body is not a JSON object"),
     "null": (b"null", "application/json", "the body is not a JSON object"),

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .names import NAME_RE
 from .spec import (
     FALLBACK_KEY,
     LOCALE_RE,
-    NAME_RE,
     CancelSpec,
     CardSpec,
+    EntryNote,
     IntentMap,
     IntentSpec,
     Localized,
@@ -49,6 +50,7 @@ __all__ = [
     "NAME_RE",
     "CancelSpec",
     "CardSpec",
+    "EntryNote",
     "IntentMap",
     "IntentSpec",
     "Localized",

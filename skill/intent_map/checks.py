@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from .. import const
 from ..render import CONTEXT_NAMES, SPEECH_NAMES, Template, slot_key
 from .checker import Checker
+from .names import is_application_id
 from .spec import IntentMap, IntentSpec, Pos, SlotSpec
 
 
 def check_references(c: Checker, imap: IntentMap) -> None:
     """Notifiers and slot types used but not declared, intents that do nothing."""
-    for spec in imap.intents.values():
+    for spec in imap.specs():
         for notification in spec.notifications:
             if notification.notifier != const.DEFAULT_NOTIFIER and notification.notifier not in imap.notifiers:
                 c.error(
@@ -83,12 +84,14 @@ def _templates_of(spec: IntentSpec) -> Iterator[tuple[Template, Pos, bool]]:
                 yield tmpl, slot.prompt.pos, False
 
 
-def add_intent(c: Checker, imap: IntentMap, spec: IntentSpec | None) -> None:
-    """Add ``spec`` to the map, unless another form or entry already defined that name."""
+def add_intent(c: Checker, imap: IntentMap, spec: IntentSpec | None) -> bool:
+    """Add ``spec`` (an intent, or a launch answer) to the map, unless another form or entry defined that name."""
     if spec is None:
-        return
-    if spec.name in imap.intents:
-        first = imap.intents[spec.name].pos
+        return False
+    target = imap.launch_answers if is_application_id(spec.name) else imap.intents
+    if spec.name in target:
+        first = target[spec.name].pos
         c.error(spec.pos, f"intent {spec.name} is defined twice (first at line {first.line})")
-        return
-    imap.intents[spec.name] = spec
+        return False
+    target[spec.name] = spec
+    return True

@@ -8,7 +8,8 @@ import jinja2
 
 from ..render import Template, compile_template
 from .checker import Checker, is_locale_key, kind
-from .spec import FALLBACK_KEY, NAME_RE, CardSpec, IntentSpec, Localized, Pos, SpeechSpec, TemplateField
+from .names import NAME_RULE, is_application_id, is_intent_name
+from .spec import FALLBACK_KEY, CardSpec, IntentSpec, Localized, Pos, SpeechSpec, TemplateField
 from .yaml_reader import Tagged, YMap
 
 
@@ -60,6 +61,7 @@ def read_speech(c: Checker, value: Any, pos: Pos | None, what: str) -> SpeechSpe
     if isinstance(value, dict):
         c.check_keys(value, {"type", "text"}, what)
         kind = value.get("type", "plain")
+        kind = "plain" if kind == "plaintext" else kind  # Home Assistant's older configs and tests
         if kind not in {"plain", "ssml"}:
             c.error(c.vpos(value, "type"), f"{what}: type must be plain or ssml, not {kind!r}")
             return None
@@ -82,8 +84,8 @@ def intent_body(
 ) -> tuple[IntentSpec, YMap] | None:
     """The checks every form shares: a valid name, a mapping body with known keys."""
     kpos = c.kpos(parent, name)
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        c.error(kpos, f"intent name {name!r} must start with a letter and use letters, digits, _ and .")
+    if not is_intent_name(name) and not (form != "native" and is_application_id(name)):
+        c.error(kpos, f"intent name {name!r} {NAME_RULE}")
         return None
     body_map = c.expect_map(body, c.vpos(parent, name), f"intent {name}")
     if body_map is None:

@@ -5,14 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from .checker import Checker
+from .checks import add_intent
 from .fields import intent_body, responses
+from .names import is_application_id
 from .notification import notifier_name, read_notification
-from .spec import IntentSpec
+from .spec import EntryNote, IntentMap, IntentSpec
 from .yaml_reader import YMap
 
 _HA_INTENT_KEYS = {"action", "speech", "reprompt", "card", "description", "async_action", "mode", "platforms"}
 _HA_DATA_KEYS = {"message", "title", "target", "data"}
 _ACTION_KEYS = {"action", "service", "data", "data_template", "target", "metadata", "enabled", "alias"}
+#: Home Assistant runs ``<applicationId>.SessionEndedRequest`` when a skill's session ends.
+_SESSION_ENDED = ".SessionEndedRequest"
+
+
+def read_entries(c: Checker, imap: IntentMap, entries: YMap | None, block: str, form: str) -> None:
+    """Every entry of a Home Assistant block: an intent, a launch answer, or skipped (and why)."""
+    for name, body in (entries or {}).items():
+        kpos = c.kpos(entries, name)
+        ended_skill = name.removesuffix(_SESSION_ENDED) if isinstance(name, str) else ""
+        if ended_skill != name and is_application_id(ended_skill):
+            why = "Alexa says nothing after a session has ended, so nothing is run for it here"
+            c.warn(kpos, f"{block} {name}: skipped: {why}", "session-ended")
+            imap.entries.append(EntryNote(block, name, "skipped", why, kpos))
+            continue
+        if add_intent(c, imap, ha_intent(c, name, body, entries, form)):  # type: ignore[arg-type]
+            launch = is_application_id(name)
+            why = f"answers the LaunchRequest of skill {name}" if launch else ""
+            imap.entries.append(EntryNote(block, name, "launch answer" if launch else "intent", why, kpos))
 
 
 def ha_intent(c: Checker, name: Any, body: Any, parent: YMap, form: str) -> IntentSpec | None:

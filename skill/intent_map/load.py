@@ -52,7 +52,9 @@ def _read_forms(c: Checker, data: Any) -> IntentMap | None:
     if "intents" in top:
         form = "native"
     elif "alexa" in top or "intent_script" in top:
-        form = "intent_script" if "intent_script" in top and "alexa" not in top else "alexa"
+        # `alexa:` without intents beside `intent_script:` only switches Home Assistant's endpoint on.
+        alexa_intents = isinstance(top.get("alexa"), dict) and "intents" in top["alexa"]
+        form = "alexa" if alexa_intents or "intent_script" not in top else "intent_script"
     else:
         c.error(top.pos, "no intents found: expected `intents:`, `alexa: intents:` or `intent_script:`")
         return None
@@ -63,6 +65,8 @@ def _read_forms(c: Checker, data: Any) -> IntentMap | None:
         for key in top:
             if key not in TOP_KEYS | {"alexa", "intent_script"}:
                 c.warn(c.kpos(top, key), f"ignoring Home Assistant key {key!r} (only intents are used here)")
+                imap.blocks_ignored.append(str(key))
+    imap.blocks_used.extend(key for key in top if key in TOP_KEYS - {"intents"})
     load_globals(c, top, imap)
     if form == "native":
         load_native(c, top, imap)
@@ -70,7 +74,7 @@ def _read_forms(c: Checker, data: Any) -> IntentMap | None:
         load_alexa(c, top, imap)
     if "intent_script" in top:
         load_intent_script(c, top, imap)
-    if not imap.intents and not any(p.severity == "error" for p in c.problems):
+    if not imap.intents and not imap.launch_answers and not any(p.severity == "error" for p in c.problems):
         c.error(top.pos, "the intent map defines no intents")
     check_references(c, imap)
     return imap

@@ -17,11 +17,11 @@ from ..render import default_alert_tag
 from .checker import Checker, is_locale_key, kind
 from .checks import add_intent
 from .fields import intent_body, localized_template, read_speech, responses
+from .names import NAME_RULE, is_intent_name, is_slot_name
 from .notification import notifier_name, read_notification
 from .spec import (
     FALLBACK_KEY,
     LOCALE_RE,
-    NAME_RE,
     CancelSpec,
     IntentMap,
     IntentSpec,
@@ -229,8 +229,8 @@ def native_intent(c: Checker, name: Any, body: Any, parent: YMap) -> IntentSpec 
 def read_slot(c: Checker, intent: str, name: Any, body: Any, parent: YMap) -> SlotSpec | None:
     """One slot of an intent: a type name, or ``{type, default, required, prompt}``."""
     kpos = c.kpos(parent, name)
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        c.error(kpos, f"{intent}: slot name {name!r} must start with a letter and use letters, digits, _ and .")
+    if not is_slot_name(name):
+        c.error(kpos, f"{intent}: slot name {name!r} {NAME_RULE}")
         return None
     slot = SlotSpec(name, pos=kpos)
     if body is None:
@@ -273,7 +273,7 @@ def cancel(c: Checker, intent: str, value: Any, pos: Pos | None) -> CancelSpec |
             return None
         notifier = notifier_name(c, value.get("notifier", notifier), c.vpos(value, "notifier"))
         if "intent" in value:
-            if not isinstance(value["intent"], str) or not NAME_RE.match(value["intent"]):
+            if not is_intent_name(value["intent"]):
                 c.error(c.vpos(value, "intent"), f"{intent}.cancel_alerts.intent must be an intent name")
                 return None
             source, tpos = default_alert_tag(value["intent"]), c.vpos(value, "intent")

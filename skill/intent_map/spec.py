@@ -15,7 +15,6 @@ from .. import const
 from ..errors import Problem
 
 LOCALE_RE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 FALLBACK_KEY = "default"
 
 
@@ -199,10 +198,24 @@ class IntentSpec:
 
     @property
     def keeps_session_open(self) -> bool:
-        """True when the skill listens after answering (a reprompt, unless told otherwise)."""
+        """True when the skill listens after answering (a reprompt, unless told otherwise).
+
+        A reprompt that renders empty counts as none when the request is answered (``service``).
+        """
         if self.end_session is not None:
             return not self.end_session
         return self.reprompt is not None
+
+
+@dataclass
+class EntryNote:
+    """What became of one entry of a Home Assistant block: what ``check`` tells about a pasted file."""
+
+    block: str  # "intent_script" or "alexa.intents"
+    name: str
+    became: str  # "intent", "launch answer" or "skipped"
+    why: str = ""
+    pos: Pos | None = None
 
 
 @dataclass
@@ -225,6 +238,17 @@ class IntentMap:
     slot_types: dict[str, SlotTypeSpec] = field(default_factory=dict)
     locales: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    #: Home Assistant's launch answers: ``intent_script`` entries named by a skill's applicationId
+    launch_answers: dict[str, IntentSpec] = field(default_factory=dict)
+    #: the top-level blocks (and parts of them) that were read, and those that were not
+    blocks_used: list[str] = field(default_factory=list)
+    blocks_ignored: list[str] = field(default_factory=list)
+    #: one note per entry of a Home Assistant block
+    entries: list[EntryNote] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.intents)
+
+    def specs(self) -> list[IntentSpec]:
+        """Every intent and every launch answer: all that may send or speak."""
+        return [*self.intents.values(), *self.launch_answers.values()]

@@ -1,0 +1,39 @@
+"""Which names the map accepts, in one place: intents, slots, and skills (launch answers).
+
+These are the runtime rules: a name passes if Alexa can send it. Rules that only the
+interaction model needs (Amazon's naming rules for custom intents, slots and slot types)
+belong beside these, used by ``model`` and ``check``, so that a map the runtime serves is
+never refused for a model it does not generate.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+#: An intent or slot name the map may define: a letter, then letters, digits, ``_`` and ``.``.
+NAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+NAME_RULE: Final = "must start with a letter and use letters, digits, _ and ."
+
+#: An intent of Alexa's built-in intent library, e.g. ``AMAZON.PlaybackAction<object@MusicCreativeWork>``
+#: or ``AMAZON.SearchAction<object@WeatherForecast[temperature]>``: Alexa sends the name as it is.
+LIBRARY_INTENT_RE: Final = re.compile(r"^AMAZON\.[A-Za-z]+<[A-Za-z0-9_.@|,\[\]]+>$")
+
+#: A skill's applicationId, old (``amzn1.echo-sdk-ams.app.…``) or new (``amzn1.ask.skill.…``).
+#: An ``intent_script`` entry of that name answers the skill's LaunchRequest, as in Home Assistant.
+APPLICATION_ID_RE: Final = re.compile(r"^amzn1\.(?:echo-sdk-ams\.app|ask\.skill)\.[A-Za-z0-9-]+$")
+
+
+def is_intent_name(name: Any) -> bool:
+    """True for a name an IntentRequest can carry: ours, or one from the built-in intent library."""
+    return isinstance(name, str) and bool(NAME_RE.match(name) or LIBRARY_INTENT_RE.match(name))
+
+
+def is_slot_name(name: Any) -> bool:
+    """True for a slot name the map may declare (built-in library slots have dots: ``object.byArtist.name``)."""
+    return isinstance(name, str) and bool(NAME_RE.match(name))
+
+
+def is_application_id(name: Any) -> bool:
+    """True for a skill's applicationId (an ``intent_script`` entry so named is a launch answer)."""
+    return isinstance(name, str) and bool(APPLICATION_ID_RE.match(name))
