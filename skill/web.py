@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import FrameType, ModuleType
 from typing import Any, Final
 
@@ -34,10 +35,11 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from . import alexa, const
-from .config import Settings, load_settings
+from .config import Credentials, Settings, load_settings
 from .errors import ConfigError, InvalidRequestError, OutboxError, VerificationError
-from .intent_map import load_intent_map
+from .intent_map import IntentMap, load_intent_map
 from .outbox import Outbox
+from .reloader import Generation, MapHolder, MapWatcher
 from .service import Service
 from .verify import RequestVerifier
 
@@ -69,13 +71,25 @@ class SkillExtension:
     """What ``create_app()`` wired together, kept at ``app.extensions["skill"]``."""
 
     settings: Settings
-    service: Service
-    skill: CustomSkill
+    #: the current intent map with its service and skill (skill.reloader); a reload swaps it
+    holder: MapHolder
     verifier: RequestVerifier
     #: The durable outbox (skill.outbox): transient failures wait there; its worker runs in ``run_server``.
     outbox: Outbox | None = None
     #: Called by ``close()`` in reverse order, for whatever a later component opens.
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    @property
+    def service(self) -> Service:
+        """The service of the current map (read once per request: a reload may swap it)."""
+        service: Service = self.holder.current.service
+        return service
+
+    @property
+    def skill(self) -> CustomSkill:
+        """The ASK SDK skill of the current map."""
+        skill: CustomSkill = self.holder.current.skill
+        return skill
 
     def close(self) -> None:
         """Release the HTTP sessions (and anything in ``closers``); safe to call twice."""
@@ -105,7 +119,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(MAX_CONTENT_LENGTH=const.MAX_BODY_BYTES, SETTINGS=None, SERVICE=None, VERIFIER=None)
     app.config.from_mapping(test_config or {})
     settings: Settings = app.config["SETTINGS"] or load_settings()
-    service: Service = app.config["SERVICE"] or Service(load_intent_map(settings.intent_map_path), settings)
+    if app.config["SERVICE"] is not None:
+        service: Service = app.config["SERVICE"]
+        holder = MapHolder.of(service.intent_map, service, alexa.build_skill(service))
+    else:
+        holder = MapHolder(settings.intent_map_path, load_intent_map, partial(_build_generation, settings))
+        service = holder.current.service
     try:
         verifier: RequestVerifier = app.config["VERIFIER"] or RequestVerifier(
             skill_id=settings.alexa_skill_id,
@@ -116,9 +135,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     except BaseException:
         service.close()
         raise
-    outbox = Outbox(settings.outbox_path, service.client, service.credentials_for, max_age_s=settings.outbox_max_age_s)
+    outbox = Outbox(
+        settings.outbox_path, service.client, partial(_credentials_for, holder), max_age_s=settings.outbox_max_age_s
+    )
     service.outbox = outbox
-    ext = SkillExtension(settings, service, alexa.build_skill(service), verifier, outbox=outbox)
+    ext = SkillExtension(settings, holder, verifier, outbox=outbox)
     ext.closers.append(outbox.close)  # closers run first: the worker stops before the client closes
     app.extensions["skill"] = ext
     _warn_about_checks(verifier)
@@ -129,6 +150,29 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _build_generation(settings: Settings, imap: IntentMap, old: Generation | None) -> tuple[Service, CustomSkill]:
+    """The service and skill for a (re)loaded map; a reload keeps the Pushover client and the outbox."""
+    if old is None:
+        service = Service(imap, settings)
+    else:
+        previous: Service = old.service
+        same_files = (imap.attachment_dirs, imap.attachment_hosts) == (
+            old.intent_map.attachment_dirs,
+            old.intent_map.attachment_hosts,
+        )
+        loader = previous.loader if same_files else None
+        service = Service(imap, settings, client=previous.client, outbox=previous.outbox, loader=loader)
+    return service, alexa.build_skill(service)
+
+
+def _credentials_for(holder: MapHolder, notifier: str) -> Credentials | None:
+    """The outbox's credentials: those of the current map (a reload may add or drop a notifier)."""
+    try:
+        return holder.current.service.credentials_for(notifier)
+    except KeyError:
+        return None
 
 
 def _warn_about_checks(verifier: RequestVerifier) -> None:
@@ -214,12 +258,14 @@ def _read_body() -> bytes:
 def _healthz() -> ResponseReturnValue:
     """GET /healthz: what this instance runs with; never a secret."""
     ext = _ext()
-    quota = ext.service.client.quota
+    service = ext.service
+    quota = service.client.quota
     return jsonify(
         status="ok",
         version=const.VERSION,
-        intents=len(ext.service.intent_map.intents),
-        dry_run=ext.service.dry_run,
+        intents=len(service.intent_map.intents),
+        intent_map={"path": service.intent_map.path, **ext.holder.status.as_dict()},
+        dry_run=service.dry_run,
         verification=ext.verifier.verify_signature,
         skill_id_set=bool(ext.verifier.skill_id),
         pushover_quota=None
@@ -434,8 +480,10 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False) -> int:
+def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False, reload: bool = True) -> int:
     """Serve the skill on waitress until SIGTERM or SIGINT; 0 after a clean stop.
+
+    With ``reload`` the intent map is loaded again when its file changes or on SIGHUP (skill.reloader).
 
     Raises ConfigError (one line each, printed by the CLI) for a bad intent map, an unreadable
     CA bundle, an address that cannot be bound, or ``ngrok`` without pyngrok.
@@ -449,15 +497,21 @@ def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False)
         except OSError as err:
             raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
         public_url = None
+        watcher: MapWatcher | None = None
         try:
             if tunnels is not None:
                 public_url = _open_tunnel(tunnels, server.port, verifying=ext.verifier.verify_signature)
-            _log_banner(ext, server, public_url)
-            if ext.outbox is not None:
-                ext.outbox.start()
-            with _stop_on_signals(server):
+            watcher = MapWatcher(ext.holder) if reload else None
+            if watcher is not None:
+                watcher.start()
+            with _stop_on_signals(server), _reload_on_sighup(watcher):
+                _log_banner(ext, server, public_url, reload=reload)  # after the handlers: ready for signals
+                if ext.outbox is not None:
+                    ext.outbox.start()
                 server.serve()
         finally:
+            if watcher is not None:
+                watcher.stop()
             server.stop()
             if ext.outbox is not None:
                 ext.outbox.stop()
@@ -469,7 +523,7 @@ def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False)
     return 0
 
 
-def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None) -> None:
+def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None, *, reload: bool = False) -> None:
     service, verifier = ext.service, ext.verifier
     if not service.dry_run:
         dry_run = "off"
@@ -479,8 +533,10 @@ def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None) 
         dry_run = f"on ({', '.join(service.settings.missing_credentials)} not set)"
     intents = len(service.intent_map.intents)
     logger.info(
-        "serving %s%s (health %s%s): intents: %d from %s, dry-run: %s, verification: %s, skill id: %s",
-        server.url, ALEXA_PATH, server.url, HEALTH_PATH, intents, service.intent_map.path, dry_run,
+        "serving %s%s (health %s%s): intents: %d from %s (reload on change: %s), dry-run: %s, verification: %s, "
+        "skill id: %s",
+        server.url, ALEXA_PATH, server.url, HEALTH_PATH, intents, service.intent_map.path,
+        "on" if reload else "off (--no-reload)", dry_run,
         "on" if verifier.verify_signature else "OFF", "set" if verifier.skill_id else "not set (any accepted)",
         extra={
             "url": f"{server.url}{ALEXA_PATH}", "port": server.port, "intents": intents, "dry_run": service.dry_run,
@@ -490,6 +546,20 @@ def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None) 
     if public_url is not None:
         logger.info("ngrok: Alexa endpoint %s%s (HTTPS, wildcard certificate)", public_url, ALEXA_PATH)
     logger.info("stop with Ctrl-C or SIGTERM")
+
+
+@contextlib.contextmanager
+def _reload_on_sighup(watcher: MapWatcher | None) -> Iterator[None]:
+    """SIGHUP reloads the intent map now (main thread, where the platform has SIGHUP)."""
+    sighup = getattr(signal, "SIGHUP", None)
+    if watcher is None or sighup is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(sighup, lambda signum, frame: watcher.request())
+    try:
+        yield
+    finally:
+        signal.signal(sighup, previous)
 
 
 @contextlib.contextmanager

@@ -101,6 +101,9 @@ def build_parser(prog: str = MODULE_PROG) -> argparse.ArgumentParser:
     serve.add_argument("--no-verify", action="store_true", help="skip signature and timestamp checks (local testing)")
     serve.add_argument("--dry-run", action="store_true", help="render and log notifications, send nothing")
     serve.add_argument("--ngrok", action="store_true", help="open an ngrok tunnel (needs the optional pyngrok)")
+    serve.add_argument(
+        "--no-reload", action="store_true", help="do not reload the intent map when its file changes (or on SIGHUP)"
+    )
 
     check = _sub(
         sub, "check", prog, "validate the intent map and interaction models",

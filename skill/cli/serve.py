@@ -19,7 +19,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.with_overrides(alexa_verify=False)
     if args.dry_run:
         settings = settings.with_overrides(dry_run=True, dry_run_requested=True)
-    return run_server(settings, host=args.host, port=args.port, ngrok=args.ngrok)
+    return run_server(settings, host=args.host, port=args.port, ngrok=args.ngrok, reload=not args.no_reload)
 
 
 def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
