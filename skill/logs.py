@@ -9,8 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Iterable
 from typing import TextIO
+
+#: Characters that would end a text log line, or hide what follows: shown escaped instead.
+_LINE_BREAKING_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 #: Attributes every LogRecord has; anything else came in through ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -32,6 +36,16 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             data["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(data, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines, one per record: a line break in the message (from an intent name, a slot, a
+    header) is written as ``\\n``, so nothing a client sends can forge a log line. A traceback
+    still follows on its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _LINE_BREAKING_RE.sub(lambda m: repr(m.group())[1:-1], record.message)
+        return super().formatMessage(record)
 
 
 class RedactSecrets(logging.Filter):
@@ -64,7 +78,7 @@ def configure_logging(
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):

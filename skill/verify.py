@@ -15,6 +15,8 @@ Decisions the spec leaves open (each refusal is a :class:`~skill.errors.Verifica
 - Redirects are not followed; only HTTP 200 is a chain.
 - A chain is cached (by normalized URL) only after it verified; a cached chain is verified
   again on every request (about 0.1 ms), so dates are always checked against the clock.
+- With signatures checked, a ``request.requestId`` accepted before is refused while its
+  timestamp is still valid: a replayed request (skill.replay).
 - Downloads are shared per URL and bounded in time, size and number, and a URL whose download
   failed is refused for a while without a new one (skill.cert_download).
 
@@ -46,6 +48,7 @@ from .const import (
     MAX_TIMESTAMP_SKEW_S,
 )
 from .errors import ConfigError, VerificationError
+from .replay import ReplayGuard
 
 if TYPE_CHECKING:
     import requests
@@ -156,8 +159,11 @@ def validate_cert_url(url: str) -> None:
     _normalize_cert_url(url)
 
 
-def _check_timestamp(envelope: dict, now: float) -> None:
-    """Refuse a request whose ``request.timestamp`` is missing, garbled or too far from ``now``."""
+def _check_timestamp(envelope: dict, now: float) -> float:
+    """Refuse a request whose ``request.timestamp`` is missing, garbled or too far from ``now``.
+
+    Returns the time (epoch s) until which a request with this timestamp is accepted.
+    """
     raw = _get(envelope, "request", "timestamp")
     if raw is None or raw == "":
         raise VerificationError("request.timestamp is missing")
@@ -177,6 +183,7 @@ def _check_timestamp(envelope: dict, now: float) -> None:
         raise VerificationError(f"request.timestamp is {age:.0f} s old (limit {limit} s)")
     if age < -limit:
         raise VerificationError(f"request.timestamp is {-age:.0f} s in the future (limit {limit} s)")
+    return stamp.timestamp() + limit
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -279,6 +286,8 @@ class RequestVerifier:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, _Chain] = OrderedDict()
         self._downloads: SharedDownloads[_Chain] = SharedDownloads(clock=clock)
+        #: Request ids accepted while their timestamps are still valid: a second one is a replay.
+        self.replays = ReplayGuard()
         self._roots: Store | None = None
         if verify_signature:
             if ca_bundle is None:
@@ -311,7 +320,7 @@ class RequestVerifier:
         if not self.verify_signature:
             return
         now = self._clock()
-        _check_timestamp(envelope, now)
+        accepted_until = _check_timestamp(envelope, now)
         signature = _header(headers, SIGNATURE_HEADER)
         if signature is None:
             if _header(headers, LEGACY_SIGNATURE_HEADER) is not None:
@@ -324,6 +333,10 @@ class RequestVerifier:
         signature_bytes = _decode_signature(signature)
         chain = self._chain(url, now)
         self._check_signature(chain, signature_bytes, body)
+        request_id = _get(envelope, "request", "requestId")
+        if not isinstance(request_id, str) or not request_id:
+            raise VerificationError("request.requestId is missing")
+        self.replays.check(request_id, accepted_until, now)
 
     # -- certificate chain ------------------------------------------------------------------
 

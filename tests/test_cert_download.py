@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -80,7 +81,7 @@ def request(pki: Pki, clock: Clock, url: str = CERT_URL) -> tuple[dict[str, str]
     envelope = {
         "version": "1.0",
         "context": {"System": {"application": {"applicationId": SKILL_ID}}},
-        "request": {"type": "LaunchRequest", "requestId": "amzn1.echo-api.request.1", "timestamp": when},
+        "request": {"type": "LaunchRequest", "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}", "timestamp": when},
     }
     body = json.dumps(envelope).encode()
     return signed_headers(body, pki.leaf_key, url), body, envelope

@@ -142,6 +142,26 @@ def test_default_format_is_one_readable_line_per_request(
         json.loads(line)
 
 
+@pytest.mark.parametrize("breaker", ["\n", "\r\n", "\r", "\u2028", "\x1b[2K\r"])
+def test_a_line_break_from_the_request_cannot_forge_a_text_line(
+    log_to: Callable[..., io.StringIO], tmp_path: Path, breaker: str
+) -> None:
+    forged = f"LocateIntent{breaker}2026-01-01 00:00:00,000 INFO skill.web: POST /alexa 200 forged"
+    settings = make_settings(alexa_verify=False, outbox_path=str(tmp_path / "outbox.sqlite3"))
+    app = create_app({"TESTING": True, "SETTINGS": settings, "SERVICE": make_service(MAP)})
+    stream = log_to()
+    try:
+        envelope = build_request_envelope("IntentRequest", forged, {})
+        assert app.test_client().post("/alexa", json=envelope).status_code == 200
+    finally:
+        skill_of(app).close()
+    written = lines(stream)
+    assert not [line for line in written if line.startswith("2026-01-01")]
+    (line,) = [line for line in written if " skill.web: POST /alexa 200 " in line]
+    assert repr(breaker)[1:-1] in line and line.endswith(" ms")
+    assert all(c.isprintable() for c in line)
+
+
 def test_log_format_json_from_the_environment_reaches_the_command_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

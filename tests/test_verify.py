@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,7 +57,7 @@ def make_envelope(*, timestamp: object = None, request_type: str = "IntentReques
         },
         "request": {
             "type": request_type,
-            "requestId": "amzn1.echo-api.request.0000",
+            "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",  # Alexa's ids are unique: no replay
             "timestamp": iso(NOW) if timestamp is None else timestamp,
             "locale": "en-US",
             "intent": {"name": "LocateIntent", "confirmationStatus": "NONE", "slots": {}},
@@ -524,11 +525,11 @@ def test_concurrent_requests_share_one_fetch(
 ) -> None:
     fetcher = Fetcher({CERT_URL: OSError("refused") if fails else pki.chain_pem}, delay_s=0.2)
     verifier = make_verifier(fetch=fetcher)
-    request = signed(pki)
+    requests_ = [signed(pki) for _ in range(16)]  # each with its own requestId, as Alexa sends them
     start = threading.Barrier(16)
     outcomes: list[str] = []
 
-    def one() -> None:
+    def one(request: tuple[dict[str, str], bytes, dict]) -> None:
         start.wait()
         try:
             verifier.verify(*request)
@@ -537,7 +538,7 @@ def test_concurrent_requests_share_one_fetch(
         else:
             outcomes.append("ok")
 
-    threads = [threading.Thread(target=one) for _ in range(16)]
+    threads = [threading.Thread(target=one, args=(request,)) for request in requests_]
     for thread in threads:
         thread.start()
     for thread in threads:
