@@ -44,7 +44,8 @@ clean:
 # --------------------------------------------------------------------------- AWS Lambda bundle
 # `sam build` runs build-SkillFunction (template.yaml: BuildMethod makefile) in a copy of the
 # repository, with ARTIFACTS_DIR set; by hand: make build-SkillFunction ARTIFACTS_DIR=/tmp/bundle
-# The bundle holds skill/, intents.yaml and requirements.txt less what only the web service needs,
+# The bundle holds skill/, intents.yaml (and intents.yaml.validated, the map checked once here) and
+# requirements.txt less what only the web service needs,
 # as wheels for Lambda (arm64, Python 3.13), compiled to bytecode when that Python is at hand:
 # Lambda's code directory is read-only, so a bundle without it compiles every module at each cold start.
 LAMBDA_PYTHON_VERSION ?= 3.13
@@ -67,6 +68,9 @@ build-SkillFunction:
 	      --target "$(ARTIFACTS_DIR)" --implementation cp --python-version $(LAMBDA_PYTHON_VERSION) \
 	      --only-binary=:all: $(addprefix --platform ,$(LAMBDA_PIP_PLATFORM)) -r /dev/stdin
 	rm -rf "$(ARTIFACTS_DIR)/bin"
+	@# The map validated now, so a cold start loads it without validating it again (skill/bundle.py).
+	@PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$(ARTIFACTS_DIR)" $(PYTHON) -m skill.bundle "$(ARTIFACTS_DIR)/intents.yaml" >/dev/null \
+	  || echo "note: no pre-validated intent map in the bundle (above: why), so each cold start validates intents.yaml" >&2
 	@if [ "$$($(LAMBDA_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$(LAMBDA_PYTHON_VERSION)" ]; then \
 	  PYTHONWARNINGS=ignore::SyntaxWarning $(LAMBDA_PYTHON) -m compileall -q -j 0 \
 	    --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)" >/dev/null; \

@@ -24,23 +24,22 @@ The image type always comes from the bytes, never from a file name or Content-Ty
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import stat
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
-
-import idna
-import requests
-import urllib3
 
 from . import const
 from .errors import AttachmentError, ConfigError
+
+if TYPE_CHECKING:  # imported when first needed: most requests attach nothing (a Lambda cold start pays only for use)
+    import requests
 
 
 @dataclass(frozen=True)
@@ -154,11 +153,15 @@ def _normalize_host(raw: str) -> str | None:
     if ":" in raw:
         if "%" in raw:  # IPv6 zone ids name an interface, not a host
             return None
+        import ipaddress
+
         try:
             return str(ipaddress.IPv6Address(raw))
         except ValueError:
             return None
     if not raw.isascii():
+        import idna
+
         try:
             raw = idna.encode(raw, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError):
@@ -210,7 +213,8 @@ class AttachmentLoader:
         self._dirs = tuple(os.path.realpath(d) for d in allowed_dirs if d.strip())
         self._hosts = frozenset(parse_host_entry(h) for h in allowed_hosts)
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        self._session = session  # opened by the first download
+        self._session_lock = threading.Lock()
         self._timeout = (connect_timeout_s, read_timeout_s)
         self._deadline_s = deadline_s
         self._max_bytes = max_bytes
@@ -225,7 +229,7 @@ class AttachmentLoader:
 
     def close(self) -> None:
         """Close the HTTP session if this loader opened it."""
-        if self._owns_session:
+        if self._owns_session and self._session is not None:
             self._session.close()
 
     def load(self, ref: str) -> Attachment:
@@ -326,8 +330,13 @@ class AttachmentLoader:
 
     def fetch_url(self, url: str) -> Attachment:
         """Download a snapshot from an allowed host, within the size cap and the deadline."""
+        import requests
+
         deadline = time.monotonic() + self._deadline_s
         target = self._checked_url(url.strip())
+        with self._session_lock:
+            if self._session is None:
+                self._session = requests.Session()
         for _hop in range(self._max_redirects + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -387,6 +396,8 @@ class AttachmentLoader:
         return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        import urllib3
+
         status = response.status_code
         if status >= 400:
             raise AttachmentError(f"the camera answered with error {status}")

@@ -6,10 +6,13 @@ the same skill object the web service and ``simulate`` use (``alexa.parse_envelo
 
 Everything is built once per execution environment: settings, the Pushover credentials (from
 the environment, a Secrets Manager secret or SSM parameters; boto3 is imported only when one is
-named), the intent map bundled beside the package, its compiled templates and one HTTP session.
-On Lambda the build runs while this module is imported, in the INIT phase: AWS gives on-demand
-functions a full vCPU there whatever their memory size, and with provisioned concurrency INIT runs
-before any request arrives. Anywhere else, importing stays light and the first call builds.
+named), the intent map bundled beside the package (pre-validated by ``make build-SkillFunction``,
+skill/bundle.py) and the skill. On Lambda the build runs while this module is imported, in the
+INIT phase: AWS gives on-demand functions a full vCPU there whatever their memory size, and with
+provisioned concurrency INIT runs before any request arrives. Anywhere else, importing stays
+light and the first call builds. What only some requests need comes when first needed: the HTTP
+session (and ``requests``) with the first send, a template's compiled code (and Jinja) with its
+first render, so a LaunchRequest pays for neither.
 
 Decisions:
 
@@ -242,8 +245,8 @@ def default_intent_map() -> str:
 def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable[[str], Any] | None = None) -> Runtime:
     """Build the skill from the environment; a configuration problem is logged and heard, never raised."""
     start = time.perf_counter()
-    from .alexa import build_skill  # the heavy half (ASK SDK, Jinja, YAML, requests) loads here
-    from .intent_map import load_intent_map
+    from .alexa import build_skill  # the ASK SDK loads here; Jinja, YAML and requests only when needed
+    from .bundle import load_bundled_map
     from .service import Service
 
     env = dict(os.environ if environ is None else environ)
@@ -260,7 +263,7 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
             dry_run=dry_run,
             dry_run_requested=dry_run,
         )
-        imap = load_intent_map(settings.intent_map_path)
+        imap = load_bundled_map(settings.intent_map_path)  # pre-validated by the build, else validated now
     except ConfigError as err:
         for problem in err.problems:
             logger.error("cannot run: %s", problem)

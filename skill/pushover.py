@@ -27,6 +27,10 @@ Nothing is retried after a read timeout or a 5xx: the caller's outbox does that,
 no sooner than ``const.MIN_RETRY_INTERVAL_S`` later.
 
 The token and user key never appear in log records, reprs or exception messages.
+
+``requests`` is imported, and the session opened, on the first call: a Lambda cold start whose
+request sends nothing (a LaunchRequest, a help) never loads it. When the environment names a
+proxy or a CA bundle, the session is opened at once, so those are read when the client is built.
 """
 
 from __future__ import annotations
@@ -40,14 +44,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-import requests
-from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
-
 from . import const
-from .attachments import Attachment
 from .config import Credentials, mask
 from .errors import (
     PermanentError,
@@ -58,6 +58,11 @@ from .errors import (
     TransientError,
     UnknownDeviceError,
 )
+
+if TYPE_CHECKING:
+    import requests
+
+    from .attachments import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +159,10 @@ class PushoverClient:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._timeout = (connect_timeout_s, read_timeout_s)
-        self._session = session if session is not None else _session_for(self.api_url)
         self._owns_session = session is None
+        if session is None and _names_proxy_or_ca(os.environ):
+            session = _session_for(self.api_url)  # they are read now (module docstring)
+        self._session = session  # else opened on the first call
         self._clock = clock
         self._lock = threading.Lock()
         self._quota: Quota | None = None
@@ -186,7 +193,7 @@ class PushoverClient:
 
     def close(self) -> None:
         """Close the session (only if this client opened it)."""
-        if self._owns_session:
+        if self._owns_session and self._session is not None:
             self._session.close()
 
     @property
@@ -318,12 +325,20 @@ class PushoverClient:
         timeout: tuple[float, float] | None = None,
     ) -> tuple[dict[str, Any], Quota | None]:
         """One API call: the JSON body and the quota headers, or the translated error."""
+        import requests
+
         url = f"{self.api_url}/{path}"
         secrets = _secrets(credentials)
+        session = self._session
+        if session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = _session_for(self.api_url)
+                session = self._session
         for attempt in (1, 2):
             started = self._clock()
             try:
-                response = self._session.request(
+                response = session.request(
                     method,
                     url,
                     data=data,
@@ -369,12 +384,19 @@ class PushoverClient:
         return quota
 
 
+def _names_proxy_or_ca(environ: Mapping[str, str]) -> bool:
+    """True when the environment names a proxy or a CA bundle (which requests would read)."""
+    return any(name.lower().endswith("_proxy") or name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") for name in environ)
+
+
 def _session_for(api_url: str) -> requests.Session:
     """A session that reads the proxy and CA-bundle variables once, not on every request.
 
     With ``trust_env`` on, requests re-reads the environment and ~/.netrc for each call (a
     tenth of a millisecond or more, on the path a person waits on); the API never changes.
     """
+    import requests
+
     session = requests.Session()
     # Sends of several requests run at once (skill.dispatch): one kept connection for each.
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=MAX_CONNECTIONS)
@@ -427,6 +449,9 @@ def _check_response(response: requests.Response, what: str, secrets: Sequence[st
 
 def _translate_failure(err: requests.RequestException, what: str, idempotent: bool) -> tuple[PushoverError, bool]:
     """The PushoverError for a failure without an answer, and whether one retry is safe."""
+    import requests
+    from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
+
     reason = err.args[0] if err.args else None
     reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the real cause
     error: PushoverError
@@ -467,6 +492,8 @@ def _safe_cause(err: BaseException, secrets: Sequence[str]) -> BaseException:
     try:
         clean = type(err)(_redact(str(err), secrets))
     except Exception:
+        import requests
+
         clean = requests.RequestException(_redact(str(err), secrets))
     clean.__suppress_context__ = True
     return clean.with_traceback(err.__traceback__)

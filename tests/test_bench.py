@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bench import __main__ as bench_main
+from bench.anchor_lambda import GREETING
 from bench.coldstart import measure_coldstart
 from bench.connections import measure_connections
 from bench.dispatch import measure_dispatch
@@ -92,12 +93,17 @@ def test_connections_row_counts_one_keep_alive_connection():
     assert figure.extra["received"] == 20
 
 
-def test_coldstart_measures_both_environments():
+def test_coldstart_answers_a_launch_and_sends_a_locate_on_both_sides():
     figures = by_name(measure_coldstart(repeats=1))
-    assert len(figures) == 6
+    assert len(figures) == 9
     for figure in figures.values():
         assert_measured(figure)
-    assert figures["cold start on Lambda, peak RSS"].ours < 1024  # MiB: the child's own, not the bench's
+    assert figures["cold start on Lambda, LaunchRequest, peak RSS"].ours < 1024  # MiB: the child's own
+    launch = figures["cold start on Lambda, LaunchRequest, process wall"].extra["ssml"]
+    assert launch["ours"] == launch["anchor"] == f"<speak>{GREETING}</speak>"
+    sent = figures["cold start on Lambda, LocateIntent sent, process wall"]
+    assert sent.extra["ssml"]["ours"] == sent.extra["ssml"]["anchor"]
+    assert sent.extra["sent_each_run"] == 1  # the row fails unless every run reached the fake
 
 
 def test_http_rows_count_every_notification_at_the_fake():

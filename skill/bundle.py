@@ -1,0 +1,131 @@
+"""The pre-validated intent map of the Lambda bundle: checked at build time, loaded at cold start as is.
+
+``make build-SkillFunction`` runs ``python -m skill.bundle intents.yaml`` in the bundle. That
+validates the map with every check ``load_intent_map`` makes and writes ``intents.yaml.validated``
+beside it: one JSON header line with the SHA-256 of the YAML and of the skill's source files,
+then the loaded ``IntentMap``, pickled (its templates without their compiled code: each is
+compiled on its first render).
+
+At cold start :func:`load_bundled_map` uses that file only when both digests match what is
+there now; a missing, stale or unreadable one is logged and the YAML is validated as usual.
+The header is read before anything is unpickled, so a stale file is never unpickled.
+
+Trust: unpickling runs code. The file sits beside the map in the bundle (read-only on Lambda),
+is written by the build from that same map, and is as trusted as the code beside it. Nothing
+a request carries reaches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .intent_map import IntentMap
+
+logger = logging.getLogger(__name__)
+
+#: Appended to the map's path to name the pre-validated file.
+SUFFIX: Final = ".validated"
+#: Bumped when the file's layout changes.
+FORMAT: Final = 1
+_PACKAGE: Final = Path(__file__).resolve().parent
+
+
+def artifact_path(path: str | os.PathLike[str]) -> Path:
+    """Where the pre-validated map of the map at ``path`` is written."""
+    return Path(os.fspath(path) + SUFFIX)
+
+
+def source_digest(package: Path = _PACKAGE) -> str:
+    """SHA-256 over the skill's own source files: another version of the code validates again."""
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*.py")):
+        digest.update(file.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def write_prevalidated(path: str | os.PathLike[str]) -> Path:
+    """Validate the map at ``path`` and write the pre-validated file beside it; ConfigError if it is not valid."""
+    import pickle
+
+    from .intent_map import load_intent_map
+
+    text = Path(path).read_bytes()
+    imap = load_intent_map(path)
+    header = {"format": FORMAT, "yaml_sha256": hashlib.sha256(text).hexdigest(), "source_sha256": source_digest()}
+    target = artifact_path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(json.dumps(header).encode() + b"\n" + pickle.dumps(imap, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(target)
+    return target
+
+
+def load_bundled_map(path: str | os.PathLike[str]) -> IntentMap:
+    """The map at ``path``: from its pre-validated file when that is current, else validated now."""
+    imap = _load_prevalidated(Path(path))
+    if imap is not None:
+        return imap
+    from .intent_map import load_intent_map
+
+    return load_intent_map(path)
+
+
+def _load_prevalidated(path: Path) -> IntentMap | None:
+    target = artifact_path(path)
+    try:
+        with open(target, "rb") as handle:
+            header = json.loads(handle.readline())
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                logger.warning("%s: not a pre-validated map of this version; validating %s", target, path.name)
+                return None
+            text = path.read_bytes()
+            if header.get("yaml_sha256") != hashlib.sha256(text).hexdigest():
+                logger.warning("%s is stale (the map changed since the build); validating %s", target, path.name)
+                return None
+            if header.get("source_sha256") != source_digest():
+                logger.warning("%s was made by other code; validating %s", target, path.name)
+                return None
+            import pickle
+
+            imap = pickle.load(handle)  # noqa: S301 (written by the build; see the module docstring)
+    except FileNotFoundError:
+        logger.info("no pre-validated map at %s; validating %s", target, path.name)
+        return None
+    except Exception as err:  # a truncated or foreign file: the YAML is still there
+        logger.warning("cannot read %s (%s); validating %s", target, type(err).__name__, path.name)
+        return None
+    imap.path = str(path)
+    return imap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m skill.bundle MAP``: write ``MAP.validated`` (exit 1 with the problems if the map is invalid)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1 or args[0].startswith("-"):
+        print("usage: python -m skill.bundle INTENT_MAP", file=sys.stderr)
+        return 2
+    try:
+        target = write_prevalidated(args[0])
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"{args[0]}: cannot read or write: {err.strerror or err}", file=sys.stderr)
+        return 1
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
