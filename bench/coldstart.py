@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def lambda_env(**extra: str) -> dict[str, str]:
     # Lambda sets neither proxies nor CA bundles (this machine may): they would make either side read them.
     env = {
         k: v
-        for k, v in os.environ.items()
+        for k, v in _with_bytecode(os.environ).items()
         if not k.startswith(("PUSHOVER_", "ALEXA_", "INTENT_MAP", "AWS_"))
         and not k.lower().endswith("_proxy")
         and k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -86,7 +86,16 @@ def lambda_env(**extra: str) -> dict[str, str]:
 
 def plain_env() -> dict[str, str]:
     """Anywhere but Lambda (no AWS_LAMBDA_FUNCTION_NAME): the import stays light."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_LAMBDA", "INTENT_MAP"))}
+    return {k: v for k, v in _with_bytecode(os.environ).items() if not k.startswith(("AWS_LAMBDA", "INTENT_MAP"))}
+
+
+def _with_bytecode(environ: Mapping[str, str]) -> dict[str, str]:
+    """Without PYTHONDONTWRITEBYTECODE: the warm-up run writes the .pyc files, as the Lambda bundle ships them.
+
+    Otherwise every sample would compile the modules that have no .pyc yet (ours and the anchors)
+    from source, which no deployed cold start does.
+    """
+    return {k: v for k, v in environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run_child(

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,6 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import SkillBuilder
 from ask_sdk_core.utils import is_intent_name, is_request_type
 from ask_sdk_model import IntentRequest, RequestEnvelope, Response
-from ask_sdk_model.dialog import ConfirmIntentDirective, ElicitSlotDirective
 from ask_sdk_model.ui import SimpleCard
 
 from .errors import InvalidRequestError
@@ -57,6 +55,9 @@ def respond(handler_input: HandlerInput, outcome: Outcome) -> Response:
     if outcome.speech:
         builder.speak(outcome.speech)
     request = handler_input.request_envelope.request
+    if outcome.status in (Status.ELICIT_SLOT, Status.CONFIRM):
+        # The dialog models are many modules: loaded by the first dialog, not at every cold start.
+        from ask_sdk_model.dialog import ConfirmIntentDirective, ElicitSlotDirective
     if outcome.status == Status.ELICIT_SLOT and isinstance(request, IntentRequest):
         builder.add_directive(ElicitSlotDirective(updated_intent=request.intent, slot_to_elicit=outcome.elicit_slot))
         builder.ask(outcome.reprompt or outcome.speech)
@@ -367,6 +368,8 @@ def build_request_envelope(
     now: float | None = None,
 ) -> dict[str, Any]:
     """A request envelope shaped like Alexa's own (context.System, session, dialogState, resolutions)."""
+    import uuid  # (with platform, which it loads) not on the Lambda path
+
     stamp = dt.datetime.fromtimestamp(time.time() if now is None else now, tz=dt.UTC)
     user_id = "amzn1.ask.account.SIMULATED"
     request: dict[str, Any] = {

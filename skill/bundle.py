@@ -23,7 +23,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from .errors import ConfigError
@@ -37,42 +36,50 @@ logger = logging.getLogger(__name__)
 SUFFIX: Final = ".validated"
 #: Bumped when the file's layout changes.
 FORMAT: Final = 1
-_PACKAGE: Final = Path(__file__).resolve().parent
+_PACKAGE: Final = os.path.dirname(os.path.realpath(__file__))
 
 
-def artifact_path(path: str | os.PathLike[str]) -> Path:
+def artifact_path(path: str | os.PathLike[str]) -> str:
     """Where the pre-validated map of the map at ``path`` is written."""
-    return Path(os.fspath(path) + SUFFIX)
+    return os.fspath(path) + SUFFIX
 
 
-def source_digest(package: Path = _PACKAGE) -> str:
+def source_digest(package: str | os.PathLike[str] = _PACKAGE) -> str:
     """SHA-256 over the skill's own source files: another version of the code validates again."""
+    root = os.fspath(package)
+    files = sorted(
+        os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+        for folder, _, names in os.walk(root)
+        for name in names
+        if name.endswith(".py")
+    )
     digest = hashlib.sha256()
-    for file in sorted(package.rglob("*.py")):
-        digest.update(file.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(file.read_bytes())
+    for name in files:
+        with open(os.path.join(root, name), "rb") as handle:
+            digest.update(name.encode() + b"\0" + handle.read())
     return digest.hexdigest()
 
 
-def write_prevalidated(path: str | os.PathLike[str]) -> Path:
+def write_prevalidated(path: str | os.PathLike[str]) -> str:
     """Validate the map at ``path`` and write the pre-validated file beside it; ConfigError if it is not valid."""
     import pickle
 
     from .intent_map import load_intent_map
 
-    text = Path(path).read_bytes()
+    with open(path, "rb") as handle:
+        text = handle.read()
     imap = load_intent_map(path)
     header = {"format": FORMAT, "yaml_sha256": hashlib.sha256(text).hexdigest(), "source_sha256": source_digest()}
     target = artifact_path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(json.dumps(header).encode() + b"\n" + pickle.dumps(imap, protocol=pickle.HIGHEST_PROTOCOL))
-    tmp.replace(target)
+    with open(target + ".tmp", "wb") as handle:
+        handle.write(json.dumps(header).encode() + b"\n" + pickle.dumps(imap, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(target + ".tmp", target)
     return target
 
 
 def load_bundled_map(path: str | os.PathLike[str]) -> IntentMap:
     """The map at ``path``: from its pre-validated file when that is current, else validated now."""
-    imap = _load_prevalidated(Path(path))
+    imap = _load_prevalidated(os.fspath(path))
     if imap is not None:
         return imap
     from .intent_map import load_intent_map
@@ -80,31 +87,32 @@ def load_bundled_map(path: str | os.PathLike[str]) -> IntentMap:
     return load_intent_map(path)
 
 
-def _load_prevalidated(path: Path) -> IntentMap | None:
-    target = artifact_path(path)
+def _load_prevalidated(path: str) -> IntentMap | None:
+    target, name = artifact_path(path), os.path.basename(path)
     try:
         with open(target, "rb") as handle:
             header = json.loads(handle.readline())
             if not isinstance(header, dict) or header.get("format") != FORMAT:
-                logger.warning("%s: not a pre-validated map of this version; validating %s", target, path.name)
+                logger.warning("%s: not a pre-validated map of this version; validating %s", target, name)
                 return None
-            text = path.read_bytes()
+            with open(path, "rb") as yaml_file:
+                text = yaml_file.read()
             if header.get("yaml_sha256") != hashlib.sha256(text).hexdigest():
-                logger.warning("%s is stale (the map changed since the build); validating %s", target, path.name)
+                logger.warning("%s is stale (the map changed since the build); validating %s", target, name)
                 return None
             if header.get("source_sha256") != source_digest():
-                logger.warning("%s was made by other code; validating %s", target, path.name)
+                logger.warning("%s was made by other code; validating %s", target, name)
                 return None
             import pickle
 
             imap = pickle.load(handle)  # noqa: S301 (written by the build; see the module docstring)
     except FileNotFoundError:
-        logger.info("no pre-validated map at %s; validating %s", target, path.name)
+        logger.info("no pre-validated map at %s; validating %s", target, name)
         return None
     except Exception as err:  # a truncated or foreign file: the YAML is still there
-        logger.warning("cannot read %s (%s); validating %s", target, type(err).__name__, path.name)
+        logger.warning("cannot read %s (%s); validating %s", target, type(err).__name__, name)
         return None
-    imap.path = str(path)
+    imap.path = path
     return imap
 
 

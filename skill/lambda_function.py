@@ -31,7 +31,6 @@ Decisions:
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
@@ -40,7 +39,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from . import const
@@ -237,9 +235,9 @@ class Runtime:
 
 def default_intent_map() -> str:
     """``intents.yaml`` beside the package (the root of the Lambda bundle), else in the working directory."""
-    bundled = Path(__file__).resolve().parent.parent / const.DEFAULT_INTENT_MAP
-    here = Path.cwd() / const.DEFAULT_INTENT_MAP
-    return str(here if not bundled.is_file() and here.is_file() else bundled)
+    bundled = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), const.DEFAULT_INTENT_MAP)
+    here = os.path.join(os.getcwd(), const.DEFAULT_INTENT_MAP)
+    return here if not os.path.isfile(bundled) and os.path.isfile(here) else bundled
 
 
 def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable[[str], Any] | None = None) -> Runtime:
@@ -291,7 +289,9 @@ def broken_response(envelope: Mapping[str, Any]) -> dict[str, Any]:
     request = envelope["request"]
     if request["type"] == "SessionEndedRequest":
         return {"version": "1.0", "response": {}}
-    speech = html.escape(phrase(request.get("locale"), "error"), quote=False)
+    from .render import escape_ssml
+
+    speech = escape_ssml(phrase(request.get("locale"), "error"))
     return {
         "version": "1.0",
         "response": {"outputSpeech": {"type": "SSML", "ssml": f"<speak>{speech}</speak>"}, "shouldEndSession": True},

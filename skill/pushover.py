@@ -35,7 +35,6 @@ proxy or a CA bundle, the session is opened at once, so those are read when the 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -511,6 +510,8 @@ def _redact(text: str, secrets: Sequence[str]) -> str:
 
 
 def _cache_key(credentials: Credentials) -> bytes:
+    import hashlib  # (with OpenSSL) only when devices are checked
+
     return hashlib.sha256(f"{credentials.token}\0{credentials.user}".encode()).digest()
 
 

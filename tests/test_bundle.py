@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,9 +15,11 @@ import pytest
 from skill.bundle import artifact_path, load_bundled_map, main, source_digest, write_prevalidated
 from skill.errors import ConfigError
 from skill.intent_map import load_intent_map
+from tests.fake_pushover import TOKEN, USER
 from tests.helpers import make_service, run, speech, write
 
 ROOT = Path(__file__).resolve().parent.parent
+SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
 
 MAP = """
 intents:
@@ -85,7 +90,7 @@ def test_a_stale_prevalidated_map_never_hides_a_broken_one(tmp_path: Path):
 )
 def test_a_foreign_or_old_file_is_never_unpickled(tmp_path: Path, header, caplog: pytest.LogCaptureFixture):
     path = write(tmp_path, MAP)
-    target = write_prevalidated(path)
+    target = Path(write_prevalidated(path))
     if header == "yaml-sha":
         header = json.loads(target.read_bytes().splitlines()[0])
         header["source_sha256"] = "0" * 64
@@ -100,7 +105,7 @@ def test_a_foreign_or_old_file_is_never_unpickled(tmp_path: Path, header, caplog
 
 def test_a_truncated_file_is_logged_and_the_yaml_validated(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     path = write(tmp_path, MAP)
-    target = write_prevalidated(path)
+    target = Path(write_prevalidated(path))
     target.write_bytes(target.read_bytes()[:-20])
     with caplog.at_level(logging.WARNING, logger="skill.bundle"):
         imap = load_bundled_map(path)
@@ -110,7 +115,7 @@ def test_a_truncated_file_is_logged_and_the_yaml_validated(tmp_path: Path, caplo
 
 def test_without_the_file_the_yaml_is_validated(tmp_path: Path):
     path = write(tmp_path, MAP)
-    assert not artifact_path(path).exists()
+    assert not Path(artifact_path(path)).exists()
     assert sorted(load_bundled_map(path).intents) == ["LocateIntent"]
 
 
@@ -127,9 +132,48 @@ def test_the_source_digest_follows_every_source_file(tmp_path: Path):
 def test_the_command_writes_the_file_or_prints_the_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     good = write(tmp_path, MAP)
     assert main([str(good)]) == 0
-    assert artifact_path(good).is_file()
+    assert Path(artifact_path(good)).is_file()
     bad = write(tmp_path, MAP.replace("message:", "mesage:"), name="bad.yaml")
     assert main([str(bad)]) == 1
-    assert not artifact_path(bad).exists()
+    assert not Path(artifact_path(bad)).exists()
     assert "bad.yaml:" in capsys.readouterr().err
     assert main([]) == 2
+
+
+def test_on_lambda_a_launch_loads_no_jinja_yaml_or_requests_and_a_locate_sends(example: Path, fake_pushover):
+    write_prevalidated(example)
+    code = """
+import json, sys
+from skill import lambda_function
+from skill.alexa import build_request_envelope as envelope
+launch = lambda_function.handler(envelope("LaunchRequest", application_id=sys.argv[1]), None)
+after_launch = sorted(sys.modules)
+locate = lambda_function.handler(envelope("IntentRequest", "LocateIntent", {"User": "Paulus"},
+                                          application_id=sys.argv[1]), None)
+after_locate = sorted(sys.modules)
+print(json.dumps({"launch": launch, "after_launch": after_launch, "locate": locate, "after_locate": after_locate}))
+"""
+    env = {  # as on Lambda: no proxy or CA-bundle variables (they would open the HTTP session at once)
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PUSHOVER_", "ALEXA_", "AWS_", "INTENT_MAP"))
+        and not k.lower().endswith("_proxy")
+        and k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    }
+    env.update(
+        AWS_LAMBDA_FUNCTION_NAME="skill", PUSHOVER_TOKEN=TOKEN, PUSHOVER_USER=USER, PUSHOVER_API_URL=fake_pushover.url,
+        ALEXA_SKILL_ID=SKILL_ID, INTENT_MAP=str(example),
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code, SKILL_ID], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.splitlines()[-1])
+    roots = {name: {m.split(".")[0] for m in out[name]} for name in ("after_launch", "after_locate")}
+    assert "Family notes here" in out["launch"]["response"]["outputSpeech"]["ssml"]
+    assert not roots["after_launch"] & {"jinja2", "yaml", "requests", "urllib3"}
+    assert "Paulus" in out["locate"]["response"]["outputSpeech"]["ssml"]
+    (sent,) = fake_pushover.requests_to("messages")
+    assert sent.form["message"] == "The location of Paulus has been queried via Alexa."
+    assert {"jinja2", "requests"} <= roots["after_locate"]
+    assert "yaml" not in roots["after_locate"]  # the map was not read again
