@@ -149,7 +149,7 @@ def test_endpoint_without_ask_cli_is_a_usage_error(tmp_path, capsys):
     assert not (tmp_path / "m").exists()
 
 
-@pytest.mark.parametrize("command", ["serve", "check", "model", "simulate"])
+@pytest.mark.parametrize("command", ["serve", "check", "model", "simulate", "init"])
 def test_each_command_has_a_description_and_examples(command, capsys):
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out

@@ -48,6 +48,12 @@ examples:
   {prog} model                                   # writes interaction_models/<locale>.json
   {prog} model --ask-cli skill-project --endpoint https://notes.example.org/alexa
 """,
+    "init": """\
+examples:
+  {prog} init                                    # intents.yaml (the example map) and .env
+  {prog} init --from configuration.yaml          # convert your Home Assistant alexa:/intent_script: block
+  pbpaste | {prog} init --from -                 # the same, pasted
+""",
 }
 
 
@@ -83,11 +89,20 @@ def build_parser(prog: str = MODULE_PROG) -> argparse.ArgumentParser:
         prog=prog,
         usage=f"{prog} [--intent-map PATH] [-v] COMMAND [options]",
         description="Alexa custom-skill backend that turns voice intents into Pushover notifications.",
-        epilog=f"`{prog} COMMAND --help` shows examples.",
+        epilog=f"Start with `{prog} init` in an empty folder; `{prog} COMMAND --help` shows examples.",
     )
     _add_common(parser, top=True)
     parser.add_argument("--version", action="version", version=f"%(prog)s {const.VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init = _sub(
+        sub, "init", prog, "write a starter intents.yaml and a .env template for the keys",
+        "Write a starter intent map (the example, or your Home Assistant block converted to our form) and "
+        "a .env template for the Pushover keys, then print the next steps. Existing files are kept "
+        "unless --force is given.",
+    )  # fmt: skip
+    init.add_argument("--from", dest="source", metavar="FILE", help="a Home Assistant YAML file to convert (- = stdin)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
 
     serve = _sub(
         sub, "serve", prog, "run the web service (POST /alexa, GET /healthz)",
@@ -181,6 +196,10 @@ def _handler(command: str) -> Callable[[argparse.Namespace, Settings], int]:
         from .simulate import cmd_simulate
 
         return cmd_simulate
+    if command == "init":
+        from .init import cmd_init
+
+        return cmd_init
     from .serve import cmd_model, cmd_serve
 
     return {"serve": cmd_serve, "model": cmd_model}[command]
