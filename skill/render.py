@@ -130,7 +130,8 @@ class Template:
             compiled, _ = _compile(self.source, ssml=self.ssml, speech=self.speech)
             object.__setattr__(self, "_compiled", compiled)
         try:
-            return compiled.render(context)
+            # Only the names the template reads: Jinja copies the context it is given, twice.
+            return compiled.render({name: context[name] for name in self.variables if name in context})
         except Exception as err:  # a template is user code: any failure is a render failure
             from jinja2.sandbox import SecurityError
 

@@ -356,7 +356,8 @@ class Service:
                 "dry run: intent %s would send a %d-character message through notifier %s%s",
                 intent, len(message.message), item.notifier, " with an attachment" if message.attachment else "",
             )  # fmt: skip
-            logger.debug("dry run: would send %s", _describe(message))
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("dry run: would send %s", _describe(message))
             return delivery
         if item.validate_devices:
             # The devices could not be checked (Pushover unreachable). Sending unchecked names could

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.alexa import build_skill, invoke, parse_envelope
+from skill.alexa import build_request_envelope, build_skill, invoke, parse_envelope
 from skill.errors import InvalidRequestError
 from skill.service import Service, Status
 from tests.helpers import make_service, run, speech
@@ -190,3 +190,26 @@ def test_help_examples_come_from_the_same_language_only():
     assert speech(run(service, "AMAZON.HelpIntent", locale="en-GB")).endswith("You can say: ping the phone.")
     assert speech(run(service, "AMAZON.HelpIntent", locale="de-AT")).endswith("Du kannst sagen: klingel das telefon.")
     assert "ping" not in speech(run(service, "AMAZON.HelpIntent", locale="fr-FR"))
+
+
+@pytest.mark.parametrize(
+    ("escaped", "refused"),
+    [
+        ("\\ud800", True),
+        ("\\uDFFF", True),
+        ("x\\uD83D", True),  # half of a pair
+        ("\\ud83d\\ude00", False),  # a whole pair: an emoji
+        ("\\\\ud800", False),  # an escaped backslash, then text
+        ("\\u00e9t\\u00e9", False),
+    ],
+)
+def test_an_escaped_lone_surrogate_is_refused_in_bytes_and_in_text(escaped: str, refused: bool):
+    envelope = json.loads(json.dumps(build_request_envelope("IntentRequest", "LocateIntent", {"User": "P"})))
+    text = json.dumps(envelope).replace('"value": "P"', f'"value": "{escaped}"')
+    assert escaped in text
+    for body in (text, text.encode()):
+        if refused:
+            with pytest.raises(InvalidRequestError, match="not valid Unicode"):
+                parse_envelope(body)
+        else:
+            assert parse_envelope(body)["request"]["intent"]["slots"]["User"]["value"] == json.loads(f'"{escaped}"')

@@ -48,6 +48,8 @@ class Localized:
 
     def pick(self, locale: str | None) -> Any:
         """The value for ``locale``: exact, then same language, then the fallback, then the first."""
+        if len(self.values) == 1:  # most fields: one text for every locale
+            return next(iter(self.values.values()))
         if locale and locale in self.values:
             return self.values[locale]
         if locale:
