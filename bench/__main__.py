@@ -22,6 +22,10 @@ SIZES: dict[str, tuple[dict, dict]] = {
         {"n_by_concurrency": {1: 600, 8: 1200}, "repeats": 7},
         {"n_by_concurrency": {1: 60, 8: 120}, "repeats": 2, "warmup": 10},
     ),
+    "wrk": (
+        {"duration_s": 3, "concurrencies": (1, 8), "repeats": 5},
+        {"duration_s": 1, "concurrencies": (1, 8), "repeats": 1},
+    ),
     "verify": ({"n": 1000, "repeats": 21}, {"n": 300, "repeats": 5}),
     "coldstart": ({"repeats": 9}, {"repeats": 3}),
     "connections": ({"n": 100}, {"n": 100}),
@@ -40,6 +44,10 @@ def measure(row: str) -> Callable[..., list[Figure]]:
         from bench.serving import measure_http
 
         return measure_http
+    if row == "wrk":
+        from bench.wrk import measure_wrk
+
+        return measure_wrk
     if row == "verify":
         from bench.signature import measure_verify
 

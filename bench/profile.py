@@ -5,7 +5,7 @@ http       the server process under cProfile (per worker thread, wall clock), N 
 breakdown  CPU µs per request, layer by layer, ours against the anchor (no profiler: thread CPU time,
            medians of interleaved samples)
 verify     cProfile over N RequestVerifier.verify calls with the chain cached
-coldstart  ``python -X importtime`` of the Lambda handler module as on Lambda: the slowest imports
+coldstart  the steps of a cold start, ours and the anchors (bench/coldsteps.py), then ``python -X importtime``
 """
 
 from __future__ import annotations
@@ -191,71 +191,32 @@ def profile_verify(n: int, sort: str, limit: int) -> None:
     _print_stats(pstats.Stats(profile), sort, limit, n)
 
 
-# Imports one after another in one fresh interpreter: what each step adds on top of the ones before.
-_STEPS = """
-import importlib, json, os, sys, time
-def rss():
-    with open("/proc/self/status") as f:
-        return int(f.read().split("VmRSS:")[1].split()[0]) / 1024
-steps = [
-    ("ask_sdk_core.skill_builder (the anchor)", "ask_sdk_core.skill_builder"),
-    ("rest of ask_sdk_core/ask_sdk_model that skill.alexa uses",
-     "ask_sdk_core.serialize ask_sdk_model.dialog ask_sdk_model.ui ask_sdk_core.utils"),
-    ("jinja2 (sandbox)", "jinja2.sandbox jinja2.meta"),
-    ("yaml", "yaml"),
-    ("requests (urllib3, charset_normalizer, idna, http.client, ssl)", "requests"),
-    ("skill modules",
-     "skill.const skill.errors skill.config skill.verify skill.logs skill.phrases skill.render "
-     "skill.intent_map skill.attachments skill.pushover skill.service skill.alexa skill.lambda_function"),
-]
-out = []
-before_t, before_m = time.perf_counter(), rss()
-for label, modules in steps:
-    for module in modules.split():
-        importlib.import_module(module)
-    now_t, now_m = time.perf_counter(), rss()
-    out.append((label, (now_t - before_t) * 1000, now_m - before_m))
-    before_t, before_m = now_t, now_m
-import skill.lambda_function as lf
-runtime = lf.build_runtime()
-now_t, now_m = time.perf_counter(), rss()
-out.append(("build_runtime(): intent map, templates, Service, skill", (now_t - before_t) * 1000, now_m - before_m))
-print(json.dumps(out))
+# ``python -X importtime`` of ours as on Lambda, answering a LaunchRequest and then a LocateIntent.
+_IMPORTTIME_CHILD = """
+import json, sys
+from skill import lambda_function
+lambda_function.handler(json.loads(sys.argv[1]), None)
+lambda_function.handler(json.loads(sys.argv[2]), None)
 """
 
 
-def import_steps(runs: int = 5) -> list[tuple[str, float, float]]:
-    """Median ms and MiB that each import step adds, over ``runs`` fresh interpreters (Lambda environment)."""
-    from bench.coldstart import ROOT, lambda_env, plain_env
-
-    # Not AWS_LAMBDA_FUNCTION_NAME: the steps build the runtime themselves, after the imports.
-    env = {**plain_env(), **{k: v for k, v in lambda_env().items() if k.startswith(("PUSHOVER_", "ALEXA_"))}}
-    samples: list[list[tuple[str, float, float]]] = []
-    for _ in range(runs):
-        proc = subprocess.run(
-            [sys.executable, "-c", _STEPS], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-        )
-        samples.append([tuple(step) for step in json.loads(proc.stdout)])  # type: ignore[misc]
-    return [
-        (label, median(run[i][1] for run in samples), median(run[i][2] for run in samples))
-        for i, (label, _, _) in enumerate(samples[0])
-    ]
-
-
 def profile_coldstart(limit: int) -> None:
-    from bench.coldstart import ROOT, lambda_env
+    from bench.coldsteps import print_steps
 
-    print(f"{'ms':>7} {'MiB':>6}  what each step adds (median of 5 fresh interpreters)")
-    for label, ms, mib in import_steps():
-        print(f"{ms:7.1f} {mib:6.1f}  {label}")
-    print()
+    print_steps()
+    from bench.coldstart import ROOT, bundled_map, envelope, lambda_env
+    from bench.load import FakeProcess
 
-    code = "import skill.lambda_function"
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=lambda_env(), check=True)  # warm the .pyc files
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
-        cwd=ROOT, env=lambda_env(), capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    events = [json.dumps(envelope("LaunchRequest")),
+              json.dumps(envelope("IntentRequest", "LocateIntent", {"User": "Paulus"}))]  # fmt: skip
+    with FakeProcess() as fake, bundled_map() as map_path:
+        env = lambda_env(PUSHOVER_API_URL=fake.url, INTENT_MAP=str(map_path))
+        argv = [sys.executable, "-c", _IMPORTTIME_CHILD, *events]
+        subprocess.run(argv, cwd=ROOT, env=env, check=True, capture_output=True)  # warm the .pyc files
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", *argv[1:]], cwd=ROOT, env=env, capture_output=True, text=True,
+            check=True,
+        )  # fmt: skip
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
@@ -267,7 +228,8 @@ def profile_coldstart(limit: int) -> None:
         root = name.strip().split(".")[0]
         by_package[root] = by_package.get(root, 0) + own
     total = sum(by_package.values())
-    print(f"import skill.lambda_function as on Lambda: {total / 1000:.0f} ms of module code (sum of self times)\n")
+    print(f"python -X importtime, ours as on Lambda (a LaunchRequest, then a LocateIntent that is sent): "
+          f"{total / 1000:.0f} ms of module code (sum of self times)\n")  # fmt: skip
     print(f"{'self ms':>8} {'share':>6}  package (all its modules)")
     for root, own in sorted(by_package.items(), key=lambda item: item[1], reverse=True)[:limit]:
         print(f"{own / 1000:8.1f} {own / total:6.0%}  {root}")

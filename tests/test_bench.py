@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -14,6 +15,8 @@ from bench.dispatch import measure_dispatch
 from bench.harness import Figure, format_table, interleave, machine, percentile
 from bench.serving import measure_http, measure_load
 from bench.signature import measure_verify
+from bench.wrk import lua_script, measure_wrk, parse_wrk
+from skill.alexa import build_request_envelope
 
 
 def by_name(figures: list[Figure]) -> dict[str, Figure]:
@@ -170,3 +173,56 @@ def test_a_row_that_fails_is_reported_and_the_others_still_run(monkeypatch):
     figures, failures = bench_main.run_rows(["dispatch", "connections"], quick=True, log=lambda message: None)
     assert failures == ["dispatch: RuntimeError: broken on purpose"]
     assert [(f.row, f.ours) for f in figures] == [("dispatch", None), ("connections", 1.0)]
+
+
+WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:40000/alexa
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    35.10ms    9.20ms  80.00ms   70.00%
+  Latency Distribution
+     50%   34.50ms
+     75%   40.00ms
+     90%   47.00ms
+     99%    1.20s
+  215 requests in 1.00s, 90.00KB read
+  Socket errors: connect 0, read 1, write 0, timeout 2
+  Non-2xx or 3xx responses: 4
+Requests/sec:    214.80
+Transfer/sec:     89.90KB
+"""
+
+
+def test_wrk_output_is_read_with_its_units():
+    parsed = parse_wrk(WRK_OUTPUT)
+    assert parsed == {
+        "requests": 215, "duration_s": 1.0, "throughput": 214.8, "non_2xx": 4, "socket_errors": 3,
+        "p50_ms": 34.5, "p99_ms": 1200.0,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="99% latency"):
+        parse_wrk(WRK_OUTPUT.replace("     99%    1.20s\n", ""))
+
+
+def test_wrk_script_gives_every_request_its_own_id():
+    body = json.dumps(build_request_envelope("IntentRequest", "LocateIntent", {"User": "Paulus"})).encode()
+    script = lua_script(body)
+    assert '"requestId": "amzn1.echo-api.request.wrk-@@REQUEST@@"' in script
+    assert 'template:gsub("@@REQUEST@@", prefix .. "-" .. counter)' in script
+
+
+def test_without_wrk_the_row_is_a_note_that_says_how_to_install_it(tmp_path):
+    (figure,) = measure_wrk(wrk=str(tmp_path / "no-wrk-here"))
+    assert figure.ours is None and figure.ok is None
+    assert "apt-get install wrk" in figure.name
+    assert "apt-get install wrk" in format_table([figure], machine())
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+def test_wrk_rows_count_every_answer_at_the_fake():
+    figures = by_name(measure_wrk(duration_s=1, concurrencies=(2,), repeats=1))
+    head = figures["HTTP wrk c=2 throughput"]
+    assert_measured(head)
+    assert_measured(figures["HTTP wrk c=2 p99"])
+    assert head.extra["errors"] == {"ours": 0, "anchor": 0}
+    assert head.extra["every_2xx_notified"]
+    (ours_run,) = head.extra["runs"]["ours"]
+    assert ours_run["requests"] > 0 and ours_run["notifications"] >= ours_run["requests"]
