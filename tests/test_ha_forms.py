@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from skill.__main__ import main
 from skill.alexa import build_request_envelope, build_skill, invoke, parse_envelope
 from skill.errors import ConfigError
 from skill.intent_map.names import is_application_id, is_intent_name
@@ -308,3 +309,33 @@ def test_an_envelope_without_version_is_accepted_and_answered():
     parsed = parse_envelope(json.dumps(envelope))
     svc = make_service(PING)
     assert speech(invoke(build_skill(svc), parsed)) == "Pinged"
+
+
+# --------------------------------------------------------------------------- check on a pasted configuration.yaml
+
+
+def test_check_says_what_it_used_ignored_and_what_became_of_each_entry(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configuration.yaml").write_text(
+        "sensor: []\nalexa:\n  flash_briefings: {}\n  colour: blue\n"
+        f"intent_script:\n  {NEW_SKILL}:\n    speech: Hi\n  {NEW_SKILL}.SessionEndedRequest:\n    speech: Bye\n"
+        "  PingIntent:\n    speech: Pinged\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "--intent-map", "configuration.yaml"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        "  used: alexa (switches the endpoint on), intent_script",
+        "  ignored: sensor, alexa.flash_briefings, alexa.colour",
+        f"  intent_script {NEW_SKILL} (line 6): launch answer: answers when a person opens this skill",
+        f"  intent_script {NEW_SKILL}.SessionEndedRequest (line 8): skipped: Alexa says nothing after a session "
+        "has ended, so nothing is run for it here",
+        "  intent_script PingIntent (line 10): intent",
+    ]
+
+
+def test_check_on_our_own_form_prints_only_the_summary(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "intents.yaml").write_text("intents:\n  A:\n    speech: a\n", encoding="utf-8")
+    assert main(["check", "--intent-map", "intents.yaml"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1

@@ -11,6 +11,7 @@ import sys
 from ..config import Settings
 from ..errors import Problem
 from ..intent_map import IntentMap, load_intent_map
+from ..intent_map.report import describe_sources
 from .common import UsageError
 
 #: Where ``model`` writes by default, and so where a map's own models are looked for: next to the map.
@@ -50,6 +51,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         f"{imap.path}: OK ({imap.form} form): {len(imap.intents)} intents, {notifications} notifications, "
         f"{warnings} warning{'s' if warnings != 1 else ''}"
     )
+    for line in describe_sources(imap):
+        print(f"  {line}")
     return 0
 
 

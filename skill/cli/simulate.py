@@ -11,6 +11,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import ConfigError, InvalidRequestError, Problem
 from ..intent_map import IntentMap, load_intent_map
+from ..intent_map.report import launch_skill_id
 from .common import UsageError, error
 
 FAILED_STATUSES = {
@@ -38,7 +39,10 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     try:
         skill = build_skill(service)
         if args.launch:
-            envelope = build_request_envelope("LaunchRequest", locale=args.locale)
+            skill_id = launch_skill_id(imap, settings.alexa_skill_id)
+            envelope = build_request_envelope(
+                "LaunchRequest", locale=args.locale, **({"application_id": skill_id} if skill_id else {})
+            )
         else:
             resolved = {name: _resolve(imap, args.intent, name, value, args.locale) for name, value in slots.items()}
             envelope = build_request_envelope(

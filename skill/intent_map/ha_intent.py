@@ -31,7 +31,7 @@ def read_entries(c: Checker, imap: IntentMap, entries: YMap | None, block: str, 
             continue
         if add_intent(c, imap, ha_intent(c, name, body, entries, form)):  # type: ignore[arg-type]
             launch = is_application_id(name)
-            why = f"answers the LaunchRequest of skill {name}" if launch else ""
+            why = "answers when a person opens this skill" if launch else ""
             imap.entries.append(EntryNote(block, name, "launch answer" if launch else "intent", why, kpos))
 
 
