@@ -23,7 +23,7 @@ SIZES: dict[str, tuple[dict, dict]] = {
         {"n_by_concurrency": {1: 60, 8: 120}, "repeats": 2, "warmup": 10},
     ),
     "wrk": (
-        {"duration_s": 3, "concurrencies": (1, 8), "repeats": 5},
+        {"duration_s": 2, "concurrencies": (1, 8), "repeats": 5},
         {"duration_s": 1, "concurrencies": (1, 8), "repeats": 1},
     ),
     "verify": ({"n": 1000, "repeats": 21}, {"n": 300, "repeats": 5}),

@@ -588,3 +588,14 @@ def test_proxy_variables_are_read_once_at_start(fake_pushover: FakePushover, mon
         with PushoverClient(fake_pushover.url, connect_timeout_s=1.0, read_timeout_s=1.0) as direct:
             assert direct.send(Message("hi"), Credentials(TOKEN, USER)).request_id
     assert len(fake_pushover.requests_to("messages")) == 1
+
+
+def test_the_form_goes_out_as_requests_would_encode_it(fake_pushover: FakePushover) -> None:
+    message = Message("Grüße & 1+1=2 % ☃ a=b", title="Küche; ä/ö", url="https://example.com/?a=1&b=2", devices=("p1",))
+    with PushoverClient(fake_pushover.url, connect_timeout_s=1.0, read_timeout_s=1.0) as client:
+        client.send(message, Credentials(TOKEN, USER))
+    (sent,) = fake_pushover.requests_to("messages")
+    assert sent.header("Content-Type") == "application/x-www-form-urlencoded"
+    assert sent.form == {**message.to_form(), "token": TOKEN, "user": USER}
+    expected = requests.Request("POST", fake_pushover.url, data={**message.to_form(), "token": TOKEN, "user": USER})
+    assert sent.body == expected.prepare().body.encode()
