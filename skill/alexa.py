@@ -105,6 +105,15 @@ def slots_of(request: IntentRequest) -> dict[str, SlotValue]:
     return result
 
 
+def speaker_ids(handler_input: HandlerInput) -> dict[str, str | None]:
+    """``context.System.person.personId`` (only with a recognized voice) and ``context.System.device.deviceId``."""
+    system = getattr(handler_input.request_envelope.context, "system", None)
+    return {
+        "person_id": getattr(getattr(system, "person", None), "person_id", None),
+        "device_id": getattr(getattr(system, "device", None), "device_id", None),
+    }
+
+
 class LaunchHandler(AbstractRequestHandler):
     """The greeting for "Alexa, open family notes"."""
 
@@ -137,6 +146,7 @@ class MappedIntentHandler(AbstractRequestHandler):
             locale=request.locale,
             dialog_state=getattr(request.dialog_state, "value", None),
             confirmation=getattr(request.intent.confirmation_status, "value", None),
+            **speaker_ids(handler_input),
         )
         return respond(handler_input, outcome)
 
@@ -381,8 +391,13 @@ def build_request_envelope(
     confirmation: str = "NONE",
     new_session: bool = True,
     now: float | None = None,
+    person_id: str | None = None,
+    device_id: str = "amzn1.ask.device.SIMULATED",
 ) -> dict[str, Any]:
-    """A request envelope shaped like Alexa's own (context.System, session, dialogState, resolutions)."""
+    """A request envelope shaped like Alexa's own (context.System, session, dialogState, resolutions).
+
+    ``person_id``: a recognized voice (``context.System.person``, which Alexa leaves out otherwise).
+    """
     import uuid  # (with platform, which it loads) not on the Lambda path
 
     stamp = dt.datetime.fromtimestamp(time.time() if now is None else now, tz=dt.UTC)
@@ -406,6 +421,14 @@ def build_request_envelope(
     elif request_type == "SessionEndedRequest":
         request["reason"] = "USER_INITIATED"
     application = {"applicationId": application_id}
+    system: dict[str, Any] = {
+        "application": application,
+        "user": {"userId": user_id},
+        "device": {"deviceId": device_id, "supportedInterfaces": {}},
+        "apiEndpoint": "https://api.amazonalexa.com",
+    }
+    if person_id:
+        system["person"] = {"personId": person_id, "authenticationConfidenceLevel": {"level": 200}}
     return {
         "version": "1.0",
         "session": {
@@ -415,14 +438,7 @@ def build_request_envelope(
             "attributes": {},
             "user": {"userId": user_id},
         },
-        "context": {
-            "System": {
-                "application": application,
-                "user": {"userId": user_id},
-                "device": {"deviceId": "amzn1.ask.device.SIMULATED", "supportedInterfaces": {}},
-                "apiEndpoint": "https://api.amazonalexa.com",
-            }
-        },
+        "context": {"System": system},
         "request": request,
     }
 

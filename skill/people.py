@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from . import const
+from .intent_map.spec import PersonSpec
 
 logger = logging.getLogger(__name__)
 
@@ -29,21 +29,18 @@ ID_RE: Final = re.compile(r"^[A-Za-z0-9._:-]{1,400}$")
 MAX_UNKNOWN_IDS: Final = 20
 #: ``to: me``: the recognized speaker.
 TO_ME: Final = "me"
+#: A notification for a person goes through the route ``person:<name>`` (a notifier name to the outbox).
+PERSON_ROUTE_PREFIX: Final = "person:"
 
 
-@dataclass(frozen=True)
-class PersonSpec:
-    """A person of ``people:``: their voice profiles' ids and where their notifications go."""
+def person_route(name: str) -> str:
+    """The route (what the outbox keeps instead of a notifier name) of a notification for person ``name``."""
+    return PERSON_ROUTE_PREFIX + name
 
-    name: str
-    person_ids: tuple[str, ...] = ()
-    #: the environment variable holding their Pushover user key
-    user_env: str = ""
-    #: their default devices (a notification's own target wins)
-    devices: tuple[str, ...] = ()
-    notifier: str = const.DEFAULT_NOTIFIER
-    #: other names people say for them ("dad")
-    synonyms: tuple[str, ...] = ()
+
+def person_of(route: str) -> str | None:
+    """The person a route is for, or None for a notifier's own route."""
+    return route.removeprefix(PERSON_ROUTE_PREFIX) if route.startswith(PERSON_ROUTE_PREFIX) else None
 
 
 def valid_id(value: object) -> str:

@@ -27,6 +27,7 @@ from .errors import (
     UnknownDeviceError,
 )
 from .intent_map import IntentMap, IntentSpec, SpeechSpec
+from .people import People, Refusal, Speaker, person_of, person_route
 from .phrases import join_words, phrase
 from .pushover import Message, PushoverClient
 from .render import (
@@ -56,6 +57,8 @@ class Status(StrEnum):
     REFUSED = "refused"
     QUOTA = "quota"
     UNKNOWN_DEVICE = "unknown_device"
+    UNKNOWN_SPEAKER = "unknown_speaker"
+    UNKNOWN_PERSON = "unknown_person"
     RENDER_FAILED = "render_failed"
     NOT_CONFIGURED = "not_configured"
     ELICIT_SLOT = "elicit_slot"
@@ -112,6 +115,8 @@ class Delivery:
                 "bytes": len(self.message.attachment.data),
             }
         result: dict[str, Any] = {"notifier": self.notifier, "status": str(self.status), "params": data}
+        if person_of(self.notifier) is not None:
+            result["to"] = person_of(self.notifier)
         for key in ("request_id", "receipt", "attachment_ref", "attachment_error", "error", "outbox_id", "note"):
             if getattr(self, key):
                 result[key] = getattr(self, key)
@@ -167,6 +172,8 @@ class Service:
             [*settings.attachment_dirs, *intent_map.attachment_dirs], intent_map.attachment_hosts
         )
         self.outbox = outbox
+        #: who is speaking and where; the unknown ids seen (for /healthz)
+        self.people = People(intent_map.people, intent_map.rooms)
         #: intents whose speech, reprompt or card templates read ``notifications``
         self._lists_notifications = {
             spec.name
@@ -177,7 +184,15 @@ class Service:
     # -- credentials
 
     def credentials_for(self, notifier: str) -> Credentials | None:
-        """The token and user key(s) of a notifier, or None when a variable is missing."""
+        """The token and user key(s) of a notifier (or ``person:<name>`` route), or None when a variable is missing.
+
+        Raises KeyError for a notifier or person the map does not have (the outbox keeps such an item waiting).
+        """
+        name = person_of(notifier)
+        if name is not None:
+            person = self.intent_map.people[name]
+            token, user = self._app_token(person.notifier), self.settings.environ.get(person.user_env, "").strip()
+            return Credentials(token, user) if token and user else None
         if notifier == const.DEFAULT_NOTIFIER:
             return self.settings.credentials
         spec = self.intent_map.notifiers[notifier]
@@ -189,10 +204,28 @@ class Service:
         """True when some notifier the map uses has its token and user key."""
         used = {n.notifier for spec in self.intent_map.specs() for n in spec.notifications}
         used |= {spec.cancel.notifier for spec in self.intent_map.specs() if spec.cancel}
+        if any(n.to for spec in self.intent_map.specs() for n in spec.notifications):
+            used |= {person_route(name) for name in self.intent_map.people}
         return any(self.credentials_for(name) is not None for name in used)
 
+    def _app_token(self, notifier: str) -> str:
+        """A notifier's application token (empty when its variable is not set)."""
+        if notifier == const.DEFAULT_NOTIFIER:
+            return self.settings.pushover_token or ""
+        return self.settings.environ.get(self.intent_map.notifiers[notifier].token_env, "").strip()
+
+    def _token_variable(self, notifier: str) -> str:
+        """The variable holding a notifier's application token."""
+        return "PUSHOVER_TOKEN" if notifier == const.DEFAULT_NOTIFIER else self.intent_map.notifiers[notifier].token_env
+
     def missing_variables(self, notifier: str) -> list[str]:
-        """The environment variables a notifier still needs."""
+        """The environment variables a notifier (or ``person:<name>`` route) still needs."""
+        name = person_of(notifier)
+        if name is not None:
+            person = self.intent_map.people[name]
+            needed = {self._token_variable(person.notifier): self._app_token(person.notifier)}
+            needed[person.user_env] = self.settings.environ.get(person.user_env, "").strip()
+            return [variable for variable, value in needed.items() if not value]
         if notifier == const.DEFAULT_NOTIFIER:
             return self.settings.missing_credentials
         spec = self.intent_map.notifiers[notifier]
@@ -263,35 +296,59 @@ class Service:
         locale: str | None = None,
         dialog_state: str | None = None,
         confirmation: str | None = None,
+        person_id: str | None = None,
+        device_id: str | None = None,
     ) -> Outcome:
-        """Run one intent: ask for what is missing, render, check devices, attach, send, answer."""
+        """Run one intent: ask for what is missing, find whom it is for, render, check devices, send, answer.
+
+        ``person_id`` and ``device_id`` are ``context.System.person.personId`` and ``….device.deviceId``.
+        """
+        speaker = self.people.identify(person_id, device_id)
         spec = self.intent_map.intents.get(name)
         if spec is None:
             return Outcome(name, Status.UNKNOWN_INTENT, phrase(locale, "unknown_intent", intent=_spoken_name(name)))
-        return self._handle(spec, slots, locale, confirmation)
+        return self._handle(spec, slots, locale, confirmation, speaker)
 
     def _handle(
-        self, spec: IntentSpec, slots: Mapping[str, SlotValue], locale: str | None, confirmation: str | None
+        self,
+        spec: IntentSpec,
+        slots: Mapping[str, SlotValue],
+        locale: str | None,
+        confirmation: str | None,
+        speaker: Speaker | None = None,
     ) -> Outcome:
         """Run ``spec`` with ``slots``; a template that fails to render becomes what the person hears."""
         name = spec.name
-        context = build_context(slots, spec.defaults(), intent_name=name, locale=locale or "")
+        speaker = speaker or Speaker()
+        context = build_context(
+            slots, spec.defaults(), intent_name=name, locale=locale or "", names=speaker.template_names()
+        )
         try:
-            return self._run(spec, context, locale, confirmation)
+            return self._run(spec, context, locale, confirmation, speaker)
         except RenderError as err:
             # The reason may quote what was said (a device name, a number): slot values stay at DEBUG.
             logger.warning("intent %s: cannot render a template", name)
             logger.debug("intent %s: cannot render: %s", name, err)
             return Outcome(name, Status.RENDER_FAILED, phrase(locale, "render_failed", reason=_escape(str(err))))
 
-    def _run(self, spec: IntentSpec, context: dict[str, Any], locale: str | None, confirmation: str | None) -> Outcome:
-        """Ask for what is missing, confirm, then cancel or send; a RenderError ends it early."""
+    def _run(
+        self,
+        spec: IntentSpec,
+        context: dict[str, Any],
+        locale: str | None,
+        confirmation: str | None,
+        speaker: Speaker | None = None,
+    ) -> Outcome:
+        """Ask for what is missing, find whom it is for, confirm, then cancel or send; a RenderError ends it early."""
         name = spec.name
         for slot in spec.slots.values():
             if slot.required and slot.default is None and not context.get(slot.name.replace(".", "_")):
                 prompt = render_text(slot.prompt, context, locale) if slot.prompt else ""
                 speech = _escape(prompt) if prompt else phrase(locale, "elicit", slot=_spoken_name(slot.name))
                 return Outcome(name, Status.ELICIT_SLOT, speech, speech, end_session=False, elicit_slot=slot.name)
+        routes = self._routes(spec, context, locale, speaker or Speaker())
+        if isinstance(routes, Outcome):
+            return routes
         if spec.confirm is not None:
             if confirmation == "DENIED":
                 return Outcome(name, Status.DENIED, phrase(locale, "confirm_denied"))
@@ -300,8 +357,47 @@ class Service:
                 return Outcome(name, Status.CONFIRM, prompt, prompt, end_session=False)
         if spec.cancel is not None:
             return self._cancel(spec, context, locale)
-        rendered = [render_notification(n, context, locale, intent_name=name) for n in spec.notifications]
+        rendered = [
+            self._routed(render_notification(n, context, locale, intent_name=name), route)
+            for n, route in zip(spec.notifications, routes, strict=True)
+        ]
         return self._deliver(spec, rendered, context, locale)
+
+    # -- to whom (people: and to:)
+
+    def _routes(
+        self, spec: IntentSpec, context: dict[str, Any], locale: str | None, speaker: Speaker
+    ) -> list[str] | Outcome:
+        """Each notification's route: its notifier, or ``person:<name>`` for ``to:``; an Outcome when one has nobody."""
+        routes = []
+        for notification in spec.notifications:
+            if notification.to is None:
+                routes.append(notification.notifier)
+                continue
+            found = self.people.recipient(render_text(notification.to, context, locale), speaker)
+            if isinstance(found, Refusal):
+                return self._nobody(spec.name, found, locale)
+            routes.append(person_route(found.name))
+        return routes
+
+    def _routed(self, item: RenderedNotification, route: str) -> RenderedNotification:
+        """A notification for a person goes through their route, to their devices unless it names its own."""
+        name = person_of(route)
+        if name is None:
+            return item
+        devices = item.message.devices or self.intent_map.people[name].devices
+        return dataclasses.replace(item, notifier=route, message=dataclasses.replace(item.message, devices=devices))
+
+    def _nobody(self, intent: str, refusal: Refusal, locale: str | None) -> Outcome:
+        """Nothing is sent: say why, in words that tell how to fix it."""
+        logger.info("intent %s: nothing sent: %s", intent, refusal.reason)
+        if refusal.reason in {"voice_unknown", "voice_not_in_map"}:
+            return Outcome(intent, Status.UNKNOWN_SPEAKER, phrase(locale, refusal.reason))
+        people = _escape(join_words(self.people.names(), locale))
+        if refusal.reason == "person_missing":
+            return Outcome(intent, Status.UNKNOWN_PERSON, phrase(locale, "person_missing", people=people))
+        key = "person_unknown" if people else "person_unknown_nobody"
+        return Outcome(intent, Status.UNKNOWN_PERSON, phrase(locale, key, name=_escape(refusal.name), people=people))
 
     def _deliver(
         self, spec: IntentSpec, rendered: list[RenderedNotification], context: dict[str, Any], locale: str | None
@@ -311,10 +407,14 @@ class Service:
         for item in rendered:
             credentials[item.notifier] = self.credentials_for(item.notifier)
             if credentials[item.notifier] is None and not self.dry_run:
-                logger.error(
-                    "intent %s: not configured: set %s", name, ", ".join(self.missing_variables(item.notifier))
-                )
-                return Outcome(name, Status.NOT_CONFIGURED, phrase(locale, "not_configured"))
+                missing = self.missing_variables(item.notifier)
+                logger.error("intent %s: not configured: set %s", name, ", ".join(missing))
+                person = person_of(item.notifier)
+                if person and self.intent_map.people[person].user_env in missing:
+                    speech = phrase(locale, "person_not_configured", name=_escape(person))
+                else:
+                    speech = phrase(locale, "not_configured")
+                return Outcome(name, Status.NOT_CONFIGURED, speech)
         # Every device is checked before anything is sent: a misheard name must not broadcast.
         checked: list[RenderedNotification] = []
         for item in rendered:

@@ -272,6 +272,7 @@ def _healthz() -> ResponseReturnValue:
         if quota is None
         else {"limit": quota.limit, "remaining": quota.remaining, "reset": quota.reset},
         outbox=_outbox_health(ext.outbox),
+        people=ext.service.people.health(),
     )
 
 

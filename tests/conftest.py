@@ -65,6 +65,8 @@ KNOWN_TEST_SECRETS: tuple[str, ...] = (
     "uOtherUserKeyP0o9i8u7y6t5r4e3w",  # test_pushover: a second user key
     "azGDORePK8gMaC0QOYAMyEEuzJnyUi",  # test_config.TOKEN
     "uQiRzpo4DXghDmr9QzzfQu27cmVRsG",  # test_config.USER
+    "uPaulusUserKeyA1b2C3d4E5f6G7h8",  # test_voice_profiles: people's own user keys
+    "uAnnaLenaUserKeyZ9y8X7w6V5u4T3",
 )
 
 

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from skill.people import MAX_UNKNOWN_IDS, People, PersonSpec, Refusal, Sightings, Speaker, SpokenName, match_key
+from skill.intent_map import PersonSpec
+from skill.people import MAX_UNKNOWN_IDS, People, Refusal, Sightings, Speaker, SpokenName, match_key
 
 PAULUS_ID = "amzn1.ask.person.PAULUS0001"
 PAULUS_OLD_ID = "amzn1.ask.person.PAULUS0002"

@@ -570,6 +570,12 @@ def test_healthz_reports_without_secrets(client: FlaskClient, app: Flask, pki: P
         "skill_id_set": True,
         "pushover_quota": None,
         "outbox": {"depth": 0, "oldest_age_s": None, "set_aside": 0},
+        "people": {
+            "people": 0,
+            "rooms": 0,
+            "unknown_person_ids": {"requests": 0, "ids": {}, "more": 0},
+            "unknown_device_ids": {"requests": 0, "ids": {}, "more": 0},
+        },
     }
     text = response.get_data(as_text=True)
     assert TOKEN not in text and USER not in text and SKILL_ID not in text

@@ -141,6 +141,8 @@ def build_parser(prog: str = MODULE_PROG) -> argparse.ArgumentParser:
     sim.add_argument("--launch", action="store_true", help="send a LaunchRequest instead of an intent")
     sim.add_argument("--dialog-state", choices=["STARTED", "IN_PROGRESS", "COMPLETED"], help="request.dialogState")
     sim.add_argument("--confirm", choices=["yes", "no"], help="the person's answer to a confirmation prompt")
+    sim.add_argument("--person", metavar="ID", help="a recognized voice: context.System.person.personId")
+    sim.add_argument("--device", metavar="ID", help="the Echo that heard it: context.System.device.deviceId")
 
     model = _sub(
         sub, "model", prog, "write interaction_models/<locale>.json from the map",

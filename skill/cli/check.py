@@ -24,6 +24,15 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"--models {args.models}: no such folder (`model --out DIR` writes one)")
     imap = load_intent_map(settings.intent_map_path)
     problems: list[Problem] = list(imap.warnings)
+    for person in imap.people.values():  # a person without a key is "not set up": they get nothing
+        if person.user_env and not settings.environ.get(person.user_env, "").strip() and person.pos:
+            problems.append(
+                Problem(
+                    person.pos.path, person.pos.line, person.pos.col,
+                    f"person {person.name} is not set up: {person.user_env} is not set, so nothing can be sent "
+                    f"to {person.name} until it is", "warning", "person-not-set-up",
+                )
+            )  # fmt: skip
     models, note = (args.models, None) if args.models is not None else own_models(imap, settings.intent_map_path)
     from ..model import check_models
 

@@ -16,6 +16,7 @@ from .common import UsageError, error
 
 FAILED_STATUSES = {
     "refused", "quota", "unavailable", "not_configured", "render_failed", "unknown_device", "unknown_intent",
+    "unknown_speaker", "unknown_person",
 }  # fmt: skip
 
 
@@ -38,10 +39,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     service = Service(imap, settings, dry_run=not args.send)
     try:
         skill = build_skill(service)
+        who = {"person_id": args.person, **({"device_id": args.device} if args.device else {})}
         if args.launch:
             skill_id = launch_skill_id(imap, settings.alexa_skill_id)
             envelope = build_request_envelope(
-                "LaunchRequest", locale=args.locale, **({"application_id": skill_id} if skill_id else {})
+                "LaunchRequest", locale=args.locale, **({"application_id": skill_id} if skill_id else {}), **who
             )
         else:
             resolved = {name: _resolve(imap, args.intent, name, value, args.locale) for name, value in slots.items()}
@@ -55,6 +57,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
                 locale=args.locale,
                 dialog_state=args.dialog_state,
                 confirmation={"yes": "CONFIRMED", "no": "DENIED"}.get(args.confirm or "", "NONE"),
+                **who,
             )
         try:
             result = invoke(skill, envelope)
@@ -75,6 +78,9 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 def _require_credentials(imap: IntentMap, settings: Settings, intent: str | None) -> None:
     missing = list(settings.missing_credentials)
     spec = imap.intents.get(intent or "")
+    if spec and spec.notifications and all(n.to for n in spec.notifications):
+        # Each goes to a person's own key (checked when the request knows who): only the app token is needed here.
+        missing = [v for v in missing if v != "PUSHOVER_USER"]
     for notification in spec.notifications if spec else []:
         notifier = imap.notifiers.get(notification.notifier)
         if notifier:
@@ -116,7 +122,8 @@ def _print_simulation(response: dict[str, Any], notifications: list[dict[str, An
         print(f"Card:       {card.get('title', '')} / {card.get('content', '')}")
     print(f"Session:    {'ends' if body.get('shouldEndSession', True) else 'stays open'}")
     for index, note in enumerate(notifications, 1):
-        print(f"Notification {index} (notifier {note['notifier']}, {note['status']}):")
+        via = f"to {note['to']}" if "to" in note else f"notifier {note['notifier']}"
+        print(f"Notification {index} ({via}, {note['status']}):")
         for key, value in note["params"].items():
             if isinstance(value, dict):
                 value = ", ".join(f"{k}={v}" for k, v in value.items())

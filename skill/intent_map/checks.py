@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from .. import const
 from ..render import CONTEXT_NAMES, SPEECH_NAMES, Template, slot_key
 from .checker import Checker
+from .household import check_recipients
 from .names import is_application_id
 from .spec import IntentMap, IntentSpec, Pos, SlotSpec
 
@@ -33,6 +34,7 @@ def check_references(c: Checker, imap: IntentMap) -> None:
             if slot.type and not slot.type.startswith("AMAZON.") and slot.type not in imap.slot_types:
                 c.error(slot.pos, f"slot {spec.name}.{slot.name}: type {slot.type!r} is not declared under slot_types")
         check_variables(c, spec)
+    check_recipients(c, imap)
 
 
 def check_variables(c: Checker, spec: IntentSpec) -> None:

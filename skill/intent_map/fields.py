@@ -13,7 +13,9 @@ from .spec import FALLBACK_KEY, CardSpec, IntentSpec, Localized, Pos, SpeechSpec
 from .yaml_reader import Tagged, YMap
 
 
-def template(c: Checker, value: Any, pos: Pos | None, what: str, *, ssml: bool = False) -> Template | None:
+def template(
+    c: Checker, value: Any, pos: Pos | None, what: str, *, ssml: bool = False, speech: bool = False
+) -> Template | None:
     """``value`` compiled as a template; a problem for anything that is not text."""
     if isinstance(value, Tagged):
         hint = " (Home Assistant secrets go in environment variables here)" if value.tag == "!secret" else ""
@@ -24,7 +26,7 @@ def template(c: Checker, value: Any, pos: Pos | None, what: str, *, ssml: bool =
         return None
     source = str(value)
     try:
-        return compile_template(source, ssml=ssml)
+        return compile_template(source, ssml=ssml, speech=speech)
     except jinja2.TemplateSyntaxError as err:
         line = (pos.line if pos else 1) + max((err.lineno or 1) - 1, 0)
         c.error(Pos(c.path, line, pos.col if pos else 1), f"{what}: template syntax error: {err.message}")
@@ -35,17 +37,17 @@ def template(c: Checker, value: Any, pos: Pos | None, what: str, *, ssml: bool =
 
 
 def localized_template(
-    c: Checker, value: Any, pos: Pos | None, what: str, *, ssml: bool = False
+    c: Checker, value: Any, pos: Pos | None, what: str, *, ssml: bool = False, speech: bool = False
 ) -> TemplateField | None:
     """A template given once or per locale."""
     if isinstance(value, dict) and value and all(is_locale_key(k) for k in value):
         templates: dict[str, Template] = {}
         for key, item in value.items():
-            tmpl = template(c, item, c.vpos(value, key), f"{what} ({key})", ssml=ssml)
+            tmpl = template(c, item, c.vpos(value, key), f"{what} ({key})", ssml=ssml, speech=speech)
             if tmpl is not None:
                 templates[key] = tmpl
         return TemplateField(Localized(templates), pos or Pos(c.path, 1, 1)) if templates else None
-    tmpl = template(c, value, pos, what, ssml=ssml)
+    tmpl = template(c, value, pos, what, ssml=ssml, speech=speech)
     return TemplateField(Localized({FALLBACK_KEY: tmpl}), pos or Pos(c.path, 1, 1)) if tmpl else None
 
 
@@ -70,12 +72,12 @@ def read_speech(c: Checker, value: Any, pos: Pos | None, what: str) -> SpeechSpe
             return None
         text = value["text"]
         if isinstance(text, dict) and text and all(is_locale_key(k) for k in text):
-            field_ = localized_template(c, text, c.vpos(value, "text"), what, ssml=kind == "ssml")
+            field_ = localized_template(c, text, c.vpos(value, "text"), what, ssml=kind == "ssml", speech=True)
         else:
-            tmpl = template(c, text, c.vpos(value, "text"), what, ssml=kind == "ssml")
+            tmpl = template(c, text, c.vpos(value, "text"), what, ssml=kind == "ssml", speech=True)
             field_ = TemplateField(Localized({FALLBACK_KEY: tmpl}), pos) if tmpl else None  # type: ignore[arg-type]
         return SpeechSpec(field_) if field_ else None
-    field_ = localized_template(c, value, pos, what)
+    field_ = localized_template(c, value, pos, what, speech=True)
     return SpeechSpec(field_) if field_ else None
 
 

@@ -7,7 +7,6 @@ every form, so a Home Assistant file may carry them too.
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 from .. import const
@@ -17,9 +16,11 @@ from ..render import default_alert_tag
 from .checker import Checker, is_locale_key, kind
 from .checks import add_intent
 from .fields import intent_body, localized_template, read_speech, responses
+from .household import people_slot_type, read_people, read_rooms
 from .names import NAME_RULE, is_intent_name, is_slot_name
 from .notification import notifier_name, read_notification
 from .spec import (
+    ENV_NAME_RE,
     FALLBACK_KEY,
     LOCALE_RE,
     CancelSpec,
@@ -33,14 +34,13 @@ from .spec import (
 )
 from .yaml_reader import YMap
 
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INTENT_KEYS = {
     "notify", "speech", "reprompt", "card", "slots", "samples", "confirm",
     "cancel_alerts", "end_session", "description",
 }  # fmt: skip
 TOP_KEYS = {
     "invocation_name", "launch", "help", "notifiers", "attachment_dirs", "attachment_hosts",
-    "slot_types", "intents", "locales",
+    "slot_types", "intents", "locales", "people", "rooms",
 }  # fmt: skip
 
 
@@ -130,10 +130,17 @@ def load_globals(c: Checker, top: YMap, imap: IntentMap) -> None:
                 c.error(items.item_pos[i], f"attachment_hosts: {item!r} is not a host name or host:port")  # type: ignore[union-attr]
             else:
                 target.append(os.path.expanduser(item) if key == "attachment_dirs" else item.strip().lower())
+    if "people" in top:  # after notifiers: (a person may name one), before slot_types: (one may list them)
+        read_people(c, top, imap)
+    if "rooms" in top:
+        read_rooms(c, top, imap)
     if "slot_types" in top:
         types = c.expect_map(top["slot_types"], c.vpos(top, "slot_types"), "slot_types")
         for name, body in (types or {}).items():
-            spec = slot_type(c, str(name), body, c.kpos(types, name), c.vpos(types, name))
+            if isinstance(body, dict) and "from" in body:
+                spec = people_slot_type(c, str(name), body, c.kpos(types, name), imap)
+            else:
+                spec = slot_type(c, str(name), body, c.kpos(types, name), c.vpos(types, name))
             if spec:
                 imap.slot_types[spec.name] = spec
 

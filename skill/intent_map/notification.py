@@ -15,11 +15,13 @@ _NOTIFY_FIELDS_TEXT = ("message", "title", "sound", "url", "url_title", "callbac
 _NOTIFY_FIELDS_INT = ("priority", "retry", "expire", "ttl")
 _NOTIFY_FIELDS_BOOL = ("html", "monospace")
 _NOTIFY_KEYS = (
-    {"notifier", "target", "validate_devices", "timestamp"}
+    {"notifier", "target", "validate_devices", "timestamp", "to"}
     | set(_NOTIFY_FIELDS_TEXT)
     | set(_NOTIFY_FIELDS_INT)
     | set(_NOTIFY_FIELDS_BOOL)
 )
+#: Keys only our own form has (Home Assistant's ``data:`` has none of them).
+_FLAT_ONLY = frozenset({"notifier", "validate_devices", "to"})
 _NOTIFY_ALIASES = {"device": "target", "devices": "target", "targets": "target"}
 _LIMITS = {
     "message": const.MAX_MESSAGE_CHARS,
@@ -44,8 +46,8 @@ def read_notification(
         for key in list(mapping):
             canonical = _NOTIFY_ALIASES.get(key, key)
             kpos, vpos, value = c.kpos(mapping, key), c.vpos(mapping, key), mapping[key]
-            if canonical not in _NOTIFY_KEYS or (not flat and canonical in {"notifier", "validate_devices"}):
-                allowed = ", ".join(sorted(_NOTIFY_KEYS if flat else _NOTIFY_KEYS - {"notifier"}))
+            if canonical not in _NOTIFY_KEYS or (not flat and canonical in _FLAT_ONLY):
+                allowed = ", ".join(sorted(_NOTIFY_KEYS if flat else _NOTIFY_KEYS - _FLAT_ONLY))
                 c.error(kpos, f"unknown key {key!r} in {label}; expected one of: {allowed}")
                 continue
             if canonical in spec.value_pos:
@@ -61,6 +63,11 @@ def read_notification(
                     c.error(vpos, f"{where}.validate_devices must be true or false")
             elif canonical == "target":
                 targets(c, spec, value, vpos, where)
+            elif canonical == "to":
+                if isinstance(value, str) and not value.strip():
+                    c.error(vpos, f"{where}.to must be me or a person's name")
+                else:
+                    spec.to = localized_template(c, value, vpos, f"{where}.to")
             elif canonical in _NOTIFY_FIELDS_BOOL:
                 if isinstance(value, bool):
                     spec.values[canonical] = value

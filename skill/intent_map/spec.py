@@ -15,6 +15,7 @@ from .. import const
 from ..errors import Problem
 
 LOCALE_RE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FALLBACK_KEY = "default"
 
 
@@ -91,6 +92,22 @@ class NotifierSpec:
     pos: Pos | None = None
 
 
+@dataclass(frozen=True)
+class PersonSpec:
+    """A person of ``people:``: their voice profiles' ids and where their notifications go."""
+
+    name: str
+    person_ids: tuple[str, ...] = ()
+    #: the environment variable holding their Pushover user key
+    user_env: str = ""
+    #: their default devices (a notification's own target wins)
+    devices: tuple[str, ...] = ()
+    notifier: str = const.DEFAULT_NOTIFIER
+    #: other names people say for them ("dad")
+    synonyms: tuple[str, ...] = ()
+    pos: Pos | None = field(default=None, compare=False)
+
+
 @dataclass
 class NotificationSpec:
     """One Pushover notification of an intent."""
@@ -105,6 +122,8 @@ class NotificationSpec:
     pos: Pos
     #: where each key's value stands, for messages about it
     value_pos: dict[str, Pos] = field(default_factory=dict)
+    #: whose Pushover it goes to: ``me`` (the speaker) or a person's name (a template); None: the notifier's
+    to: TemplateField | None = None
 
     @property
     def priority(self) -> int | None:
@@ -239,6 +258,10 @@ class IntentMap:
     attachment_hosts: list[str] = field(default_factory=list)
     slot_types: dict[str, SlotTypeSpec] = field(default_factory=dict)
     locales: list[str] = field(default_factory=list)
+    #: ``people:``: who may be notified by name or as ``me``
+    people: dict[str, PersonSpec] = field(default_factory=dict)
+    #: ``rooms:``: deviceId -> the room's name
+    rooms: dict[str, str] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     #: Home Assistant's launch answers: ``intent_script`` entries named by a skill's applicationId
     launch_answers: dict[str, IntentSpec] = field(default_factory=dict)
