@@ -1,43 +1,77 @@
-# The two set-up commands: `make run` and `make test`. Everything else is optional.
+# The two set-up commands: `make run` and `make test`. Everything else is optional; `make help` lists it.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+# Stamps: the venv was made by a new enough Python; what serving needs is in; the tools are in.
+MADE   := $(VENV)/.made
+RUNTIME := $(VENV)/.installed-runtime
+DEV    := $(VENV)/.installed-dev
 
-.PHONY: run test lint format check bench model clean
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format check bench model clean
 
-$(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
-	touch $(STAMP)
+## help: list these targets
+help:
+	@awk '/^## [A-Za-z-]+: / { sub(/^## /, ""); n = index($$0, ": "); printf "  make %-20s %s\n", substr($$0, 1, n - 1), substr($$0, n + 2) }' $(MAKEFILE_LIST)
 
-## run: serve the example intents.yaml on http://127.0.0.1:5000 (dry-run without Pushover credentials)
-run: $(STAMP)
+# A Python older than 3.11 is named in one line before anything is made. A $(VENV) without the
+# stamp is left over from a set-up that stopped half-way: it is removed and made again (one that an
+# older Makefile finished, with its .installed stamp, is kept).
+$(MADE):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: this needs Python 3.11 or newer, but $(PYTHON) is $$($(PYTHON) -V 2>&1 || echo 'not found'); install one, then: make $(or $(MAKECMDGOALS),run) PYTHON=python3.11" >&2; \
+	  exit 1; }
+	@if [ -f $(VENV)/.installed ] && $(BIN)/python -c '' 2>/dev/null; then \
+	  touch $@; \
+	else \
+	  if [ -e $(VENV) ]; then echo "note: $(VENV) is half-built (an earlier set-up stopped); making it again" >&2; rm -rf $(VENV); fi; \
+	  echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV) && touch $@; \
+	fi
+
+$(RUNTIME): $(MADE) requirements.txt
+	@echo "Installing what serving needs (requirements.txt) into $(VENV) ..."
+	$(PIP) install --progress-bar on -r requirements.txt
+	@touch $@
+
+$(DEV): $(RUNTIME) requirements-dev.txt
+	@echo "Installing the test, lint and benchmark tools (requirements-dev.txt) ..."
+	$(PIP) install --progress-bar on -r requirements-dev.txt
+	@touch $@
+
+## run: serve the example intents.yaml on http://127.0.0.1:5000 (dry-run without Pushover keys); installs only requirements.txt
+run: $(RUNTIME)
 	$(BIN)/python -m skill serve
 
-## test: create .venv, install, lint, run the whole suite
-test: $(STAMP)
+## test: install the tools too, lint, run the whole suite
+test: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+## lint: ruff check and ruff format --check
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+## format: ruff format and ruff check --fix
+format: $(DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-check: $(STAMP)
+## check: validate intents.yaml and the interaction models
+check: $(RUNTIME)
 	$(BIN)/python -m skill check
 
-model: $(STAMP)
+## model: write interaction_models/<locale>.json from intents.yaml
+model: $(RUNTIME)
 	$(BIN)/python -m skill model
 
-bench: $(STAMP)
+## bench: the benchmarks (about 90 s), results in bench/results.json
+bench: $(DEV)
 	$(BIN)/python -m bench
 
+## clean: remove .venv and the caches
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .aws-sam
 
@@ -57,6 +91,7 @@ lambda_empty :=
 lambda_space := $(lambda_empty) $(lambda_empty)
 
 .PHONY: build-SkillFunction
+## build-SkillFunction: the Lambda bundle (sam build runs it; by hand: make build-SkillFunction ARTIFACTS_DIR=DIR)
 build-SkillFunction:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it; or pass ARTIFACTS_DIR=DIR)" >&2; exit 2; }
 	mkdir -p "$(ARTIFACTS_DIR)"
