@@ -277,7 +277,8 @@ class AttachmentLoader:
         if "\x00" in path:
             raise AttachmentError("the file path contains a null character")
         if not self._dirs:
-            raise AttachmentError("local attachments are not allowed; set ATTACHMENT_DIRS")
+            # The person hears the README's words; the variable's name is for the log, never spoken.
+            raise AttachmentError(_OUTSIDE, "no folder is allowed: set ATTACHMENT_DIRS or the map's attachment_dirs")
         if not os.path.isabs(path):
             raise AttachmentError("the file path must be absolute")
         resolved = os.path.realpath(path)

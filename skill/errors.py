@@ -62,11 +62,12 @@ class RenderError(SkillError):
 
 
 class AttachmentError(SkillError):
-    """An attachment was refused; ``reason`` is short and safe to speak."""
+    """An attachment was refused; ``reason`` is short and safe to speak, ``detail`` is for the log only."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, detail: str | None = None) -> None:
         self.reason = reason
-        super().__init__(reason)
+        self.detail = detail
+        super().__init__(f"{reason} ({detail})" if detail else reason)
 
 
 class InvalidRequestError(SkillError):

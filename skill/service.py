@@ -232,6 +232,21 @@ class Service:
         env = self.settings.environ
         return [name for name in (spec.token_env, spec.user_env) if not env.get(name, "").strip()]
 
+    def setup_warnings(self) -> list[str]:
+        """A line for each notifier the map uses that cannot send: half its keys set, or none while others send."""
+        lines = []
+        for name in sorted({n.notifier for spec in self.intent_map.specs() for n in spec.notifications}):
+            missing = self.missing_variables(name)
+            if not missing or (len(missing) == 2 and self.dry_run):
+                continue
+            intents = [s.name for s in self.intent_map.specs() if any(n.notifier == name for n in s.notifications)]
+            who = "the default notifier" if name == const.DEFAULT_NOTIFIER else f"notifier {name!r}"
+            lines.append(
+                f"{who} is not set up: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set, "
+                f'so {", ".join(intents)} will answer "This skill is not set up yet"'
+            )
+        return lines
+
     # -- built-in requests
 
     def launch(self, locale: str | None, application_id: str | None = None) -> Outcome:
@@ -444,7 +459,7 @@ class Service:
                 message = dataclasses.replace(message, attachment=self.loader.load(item.attachment_ref))
             except AttachmentError as err:
                 attachment_error = err.reason
-                logger.warning("intent %s: attachment dropped: %s", intent, err.reason)
+                logger.warning("intent %s: attachment dropped: %s", intent, err)
         delivery = Delivery(item.notifier, message, Status.SENT, attachment_ref=item.attachment_ref,
                             attachment_error=attachment_error)  # fmt: skip
         if self.dry_run or creds is None:
@@ -515,9 +530,10 @@ class Service:
                     speech = ""
             if status == Status.DRY_RUN and spec.speech is None:
                 speech = phrase(locale, "dry_run")
-            dropped = [d.attachment_error for d in deliveries if d.attachment_error and d.status != Status.DRY_RUN]
+            dropped = [d for d in deliveries if d.attachment_error]
             if dropped:
-                speech += " " + phrase(locale, "attachment_dropped", reason=_escape(dropped[0]))
+                key = "attachment_dropped_dry_run" if dropped[0].status == Status.DRY_RUN else "attachment_dropped"
+                speech += " " + phrase(locale, key, reason=_escape(dropped[0].attachment_error or ""))
             outcome = Outcome(name, status, speech, deliveries=deliveries)
             outcome.reprompt = self._speak(spec.reprompt, speech_context, locale) or None
             # A reprompt that renders empty is no reprompt (as in Home Assistant): unless the map says

@@ -14,6 +14,7 @@ is sent to Pushover.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -193,6 +194,10 @@ def _start_clock() -> None:
     g.start = time.perf_counter()
 
 
+#: Alexa signs every request; one without a signature is most likely a hand-made test (curl).
+_UNSIGNED_HINT: Final = " (the request has no Alexa signature; for local tests: ALEXA_VERIFY=0 or serve --no-verify)"
+
+
 def _refuse(reason: str, *, public: str | None = None) -> ResponseReturnValue:
     """A 400; ``reason`` goes to the log, ``public`` (default: the reason) to the client."""
     g.refusal = reason
@@ -213,7 +218,8 @@ def _alexa() -> ResponseReturnValue:
     try:
         ext.verifier.verify(request.headers, body, envelope)
     except VerificationError as err:
-        return _refuse(str(err), public="request verification failed")
+        unsigned = "" if request.headers.get("SignatureCertChainUrl") else _UNSIGNED_HINT
+        return _refuse(f"{err}{unsigned}", public="request verification failed")
     except Exception as err:  # a check that crashes must refuse the request, never let it through
         logger.error("verification failed unexpectedly", exc_info=err)
         return _refuse(f"verification failed unexpectedly ({type(err).__name__})", public="request verification failed")
@@ -496,7 +502,9 @@ def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False,
         try:
             server = WebServer(app, host=host, port=port)
         except OSError as err:
-            raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+            busy = " (another program is using it: stop that one, or pick another port with --port)"
+            hint = busy if err.errno == errno.EADDRINUSE else ""
+            raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}{hint}") from err
         public_url = None
         watcher: MapWatcher | None = None
         try:
@@ -544,6 +552,8 @@ def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None, 
             "verification": verifier.verify_signature, "skill_id_set": bool(verifier.skill_id),
         },
     )  # fmt: skip
+    for line in service.setup_warnings():
+        logger.warning("%s", line)
     if public_url is not None:
         logger.info("ngrok: Alexa endpoint %s%s (HTTPS, wildcard certificate)", public_url, ALEXA_PATH)
     logger.info("stop with Ctrl-C or SIGTERM")

@@ -400,7 +400,7 @@ BAD_MAPS = [
     ),
     pytest.param("", ["1:1: the intent map is empty"], id="empty"),
     pytest.param("- just\n- a list\n", ["1:1: the intent map must be a mapping, not a list"], id="list"),
-    pytest.param("intents: [\n", ["2:1: YAML syntax error"], id="yaml-syntax"),
+    pytest.param("intents: [\n", ["2:1: the file ends while a '[', '{' or quote is still open"], id="yaml-syntax"),
     pytest.param("sensor: {}\n", ["1:1: no intents found"], id="no-intents"),
 ]
 

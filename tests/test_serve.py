@@ -146,8 +146,31 @@ def test_serve_verifies_by_default(tmp_path: Path) -> None:
     stderr = served.stderr
     assert "verification: on, skill id: set" in stderr
     assert "request verification is OFF" not in stderr and "ALEXA_SKILL_ID is not set" not in stderr
-    assert "WARNING skill.web: refused POST /alexa 400: Signature-256 header is missing" in stderr
+    assert (
+        "WARNING skill.web: refused POST /alexa 400: Signature-256 header is missing (the request has no Alexa "
+        "signature; for local tests: ALEXA_VERIFY=0 or serve --no-verify)"
+    ) in stderr
     assert skill_id not in stderr
+
+
+def test_a_half_configured_notifier_is_flagged_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "family.yaml"
+    path.write_text(
+        "notifiers: {family: {token_env: FAMILY_TOKEN, user_env: FAMILY_USER}}\n"
+        "intents:\n"
+        "  A: {notify: {message: hi, notifier: family}}\n"
+        "  B: {notify: {message: ho}}\n",
+        encoding="utf-8",
+    )
+    env = {"PUSHOVER_TOKEN": "a" * 30, "PUSHOVER_USER": "u" * 30, "FAMILY_TOKEN": "f" * 30}
+    with serving(tmp_path, "--intent-map", str(path), env=env) as served:
+        served.proc.terminate()
+        assert served.proc.wait(timeout=STOP_TIMEOUT_S) == 0, served.stderr
+    assert (
+        "WARNING skill.web: notifier 'family' is not set up: FAMILY_USER is not set, "
+        'so A will answer "This skill is not set up yet"'
+    ) in served.stderr
+    assert "default notifier" not in served.stderr
 
 
 def test_serve_json_logs(tmp_path: Path) -> None:
@@ -180,7 +203,10 @@ def test_busy_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         port = busy.getsockname()[1]
         assert main(["serve", "--port", str(port), "--intent-map", EXAMPLE_MAP]) == 1
     err = capsys.readouterr().err
-    assert err.splitlines()[-1] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert err.splitlines()[-1] == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(another program is using it: stop that one, or pick another port with --port)"
+    )
     assert not [t.name for t in set(threading.enumerate()) - threads_before if t.name.startswith("waitress-")]
 
 

@@ -36,8 +36,14 @@ def load_intent_map(path: str | os.PathLike[str]) -> IntentMap:
             text = handle.read()
     except FileNotFoundError:
         raise ConfigError([Problem(name, 0, 0, "file not found (set INTENT_MAP or pass --intent-map)")]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError([Problem(name, 0, 0, f"cannot read the file: {err.__class__.__name__}")]) from None
+    except PermissionError:
+        raise ConfigError([Problem(name, 0, 0, "permission denied: this user may not read the file")]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(name, 0, 0, "is a folder, not a YAML file")]) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError([Problem(name, 0, 0, f"not UTF-8 text (byte {err.start + 1}): save it as UTF-8")]) from None
+    except OSError as err:
+        raise ConfigError([Problem(name, 0, 0, f"cannot read the file: {(err.strerror or 'error').lower()}")]) from None
     return parse_intent_map(text, name)
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from ..errors import ConfigError, Problem
 from .spec import Pos
+from .yaml_words import explain
 
 
 class YMap(dict):
@@ -120,8 +121,7 @@ def read_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = err.problem or err.context or "invalid YAML"
-        raise ConfigError([Problem(path, line, col, f"YAML syntax error: {problem}")]) from None
+        raise ConfigError([Problem(path, line, col, explain(err))]) from None
     except yaml.YAMLError as err:
         raise ConfigError([Problem(path, 1, 1, f"YAML error: {err}")]) from None
     except RecursionError:
