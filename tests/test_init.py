@@ -141,7 +141,7 @@ def test_init_converts_a_pasted_block_from_stdin(tmp_path, monkeypatch, capsys):
         ("intents: {A: {notify: {message: hi}}}\n", "already in our own form: copy it, nothing to convert"),
         ("alexa:\n  intents:\n    A:\n      action: {action: light.turn_on}\n", "only notify actions can be run here"),
         ("alexa:\n  intents:\n    A: 1\n", "intent A must be a mapping"),
-        ("alexa:\n  intents: [\n", "YAML"),
+        ("alexa:\n  intents: [\n", "the file ends while a"),
     ],
 )
 def test_init_refuses_what_it_cannot_convert_and_writes_nothing(tmp_path, capsys, text, message):
