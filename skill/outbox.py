@@ -83,6 +83,8 @@ DEFAULT_MAX_RETRY_INTERVAL_S: Final = 300.0
 JITTER_FRACTION: Final = 0.1
 #: How much of a lost notification's text the ERROR log shows.
 PREVIEW_CHARS: Final = 40
+#: A request's own first attempt ends within Alexa's ~8 s answer window; "retry now" waits this long after queuing.
+FIRST_ATTEMPT_WINDOW_S: Final = 10.0
 
 
 class Outbox:
@@ -193,6 +195,26 @@ class Outbox:
             if tag in tags and self._db.execute("DELETE FROM pending WHERE id = ?", (item.id,)):
                 dropped += 1
                 logger.info("dropped queued alert %s: canceled by tag %s", item.id, tag)
+        return dropped
+
+    def retry_now(self, item_id: str) -> bool:
+        """Make a waiting notification due now (the dashboard's "retry now"); False when it is gone.
+
+        Never sooner than ``FIRST_ATTEMPT_WINDOW_S`` after it was queued: the request's own attempt may still
+        be on its way to Pushover until then, and a retry beside it could deliver twice.
+        """
+        changed = self._db.execute(
+            "UPDATE pending SET next_at = MIN(next_at, MAX(?, created_at + ?)) WHERE id = ?",
+            (self._clock(), FIRST_ATTEMPT_WINDOW_S, item_id),
+        )
+        self._wake.set()
+        return changed == 1
+
+    def discard(self, item_id: str) -> bool:
+        """Drop one waiting notification (the dashboard's "discard"); False when it was already gone."""
+        dropped = self._db.execute("DELETE FROM pending WHERE id = ?", (item_id,)) == 1
+        if dropped:
+            logger.info("dropped queued notification %s: discarded by hand", item_id)
         return dropped
 
     # -- inspection --------------------------------------------------------

@@ -40,6 +40,7 @@ from .config import Credentials, Settings, load_settings
 from .errors import ConfigError, InvalidRequestError, OutboxError, VerificationError
 from .intent_map import IntentMap, load_intent_map
 from .outbox import Outbox
+from .recent import RecentRequest, RecentRequests
 from .reloader import Generation, MapHolder, MapWatcher
 from .service import Service
 from .verify import RequestVerifier
@@ -60,6 +61,11 @@ STOP_TIMEOUT_S: Final = 8.0
 #: Signals that stop ``run_server`` cleanly (SIGTERM is what ``docker stop`` sends).
 STOP_SIGNALS: Final = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
 
+#: Turns the dashboard (/ui) on: its password (HTTP Basic, any user name).
+UI_PASSWORD_ENV: Final = "UI_PASSWORD"  # noqa: S105 -- the variable's name, not a password
+#: ``1`` shows slot values on the dashboard (speech can be private, so they are hidden by default).
+UI_SHOW_SLOTS_ENV: Final = "UI_SHOW_SLOTS"
+
 ALEXA_PATH: Final = "/alexa"
 HEALTH_PATH: Final = "/healthz"
 
@@ -79,6 +85,8 @@ class SkillExtension:
     outbox: Outbox | None = None
     #: Called by ``close()`` in reverse order, for whatever a later component opens.
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    #: The last requests, for the dashboard (skill.ui).
+    recent: RecentRequests = field(default_factory=RecentRequests, repr=False)
 
     @property
     def service(self) -> Service:
@@ -150,6 +158,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule(HEALTH_PATH, view_func=_healthz, methods=["GET"])
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    if settings.environ.get(UI_PASSWORD_ENV, ""):
+        from .ui import register_ui  # the dashboard exists only when it is turned on
+
+        register_ui(app, ext, password=settings.environ[UI_PASSWORD_ENV], health=health_of)
     return app
 
 
@@ -215,6 +227,7 @@ def _alexa() -> ResponseReturnValue:
     except InvalidRequestError as err:
         return _refuse(str(err))
     g.request_id = envelope["request"]["requestId"]
+    g.envelope = envelope
     try:
         ext.verifier.verify(request.headers, body, envelope)
     except VerificationError as err:
@@ -263,10 +276,14 @@ def _read_body() -> bytes:
 
 def _healthz() -> ResponseReturnValue:
     """GET /healthz: what this instance runs with; never a secret."""
-    ext = _ext()
+    return jsonify(health_of(_ext()))
+
+
+def health_of(ext: SkillExtension) -> dict[str, Any]:
+    """What /healthz shows (and the dashboard's status page): never a secret."""
     service = ext.service
     quota = service.client.quota
-    return jsonify(
+    return dict(
         status="ok",
         version=const.VERSION,
         intents=len(service.intent_map.intents),
@@ -330,6 +347,8 @@ def _log_request(response: Response) -> Response:
     }  # fmt: skip
     result: alexa.Result | None = g.get("result")
     refusal: str | None = g.get("refusal")
+    if request.path == ALEXA_PATH:
+        _remember(response.status_code, ms, result, refusal)
     if result is not None:
         outcome = ",".join(str(o.status) for o in result.outcomes) or "-"
         ids = ",".join(i for o in result.outcomes for i in o.request_ids) or "-"
@@ -352,6 +371,25 @@ def _log_request(response: Response) -> Response:
         level = logging.DEBUG if request.path == HEALTH_PATH and response.status_code == 200 else logging.INFO
         logger.log(level, "%s %s %d %.0f ms", request.method, request.path, response.status_code, ms, extra=extra)
     return response
+
+
+def _remember(status: int, ms: float, result: alexa.Result | None, refusal: str | None) -> None:
+    """Keep the request for the dashboard's "recent requests" (slot values only with UI_SHOW_SLOTS=1)."""
+    ext = _ext()
+    envelope: dict[str, Any] = g.get("envelope") or {}
+    req = envelope.get("request") or {}
+    slots = None
+    if ext.settings.environ.get(UI_SHOW_SLOTS_ENV, "").strip() == "1":
+        raw = (req.get("intent") or {}).get("slots") or {}
+        slots = {str(k): str((v or {}).get("value") or "") for k, v in raw.items() if isinstance(v, dict)}
+    if result is not None:
+        outcome = ",".join(str(o.status) for o in result.outcomes) or "-"
+        ids = tuple(i for o in result.outcomes for i in o.request_ids)
+        kind, intent = result.request_type, result.intent or ""
+    else:
+        outcome, ids = f"refused: {refusal or 'error'}", ()
+        kind, intent = str(req.get("type") or "-"), str((req.get("intent") or {}).get("name") or "")
+    ext.recent.add(RecentRequest(time.time(), "alexa", kind, intent, outcome, status, round(ms, 1), ids, slots))
 
 
 # --------------------------------------------------------------------------- the server
@@ -543,10 +581,12 @@ def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None, 
     intents = len(service.intent_map.intents)
     logger.info(
         "serving %s%s (health %s%s): intents: %d from %s (reload on change: %s), dry-run: %s, verification: %s, "
-        "skill id: %s",
+        "skill id: %s, dashboard: %s",
         server.url, ALEXA_PATH, server.url, HEALTH_PATH, intents, service.intent_map.path,
         "on" if reload else "off (--no-reload)", dry_run,
         "on" if verifier.verify_signature else "OFF", "set" if verifier.skill_id else "not set (any accepted)",
+        f"{server.url}/ui (password: UI_PASSWORD)" if ext.settings.environ.get(UI_PASSWORD_ENV, "")
+        else "off (set UI_PASSWORD to turn on /ui)",
         extra={
             "url": f"{server.url}{ALEXA_PATH}", "port": server.port, "intents": intents, "dry_run": service.dry_run,
             "verification": verifier.verify_signature, "skill_id_set": bool(verifier.skill_id),
