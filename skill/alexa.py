@@ -124,7 +124,10 @@ class LaunchHandler(AbstractRequestHandler):
         return is_request_type("LaunchRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return respond(handler_input, self.service.launch(_locale(handler_input), _application_id(handler_input)))
+        outcome = self.service.launch(
+            _locale(handler_input), _application_id(handler_input), **speaker_ids(handler_input)
+        )
+        return respond(handler_input, outcome)
 
 
 class MappedIntentHandler(AbstractRequestHandler):

@@ -587,6 +587,10 @@ def check_endpoint(endpoint: str) -> str | None:
     return None
 
 
+#: The manifest permission behind the developer console's "Skills Personalization" switch.
+PERSON_ID_PERMISSION: Final = "alexa::person_id:read"
+
+
 def build_skill_manifest(
     imap: IntentMap, locales: Iterable[str], endpoint: str, *, ssl_certificate_type: str | None = None
 ) -> dict[str, Any]:
@@ -613,18 +617,19 @@ def build_skill_manifest(
     cert = certificate_type(endpoint) and (ssl_certificate_type or certificate_type(endpoint))
     if cert:
         endpoint_obj["sslCertificateType"] = cert
-    return {
-        "manifest": {
-            "manifestVersion": MANIFEST_VERSION,
-            "publishingInformation": {
-                "locales": listing,
-                "isAvailableWorldwide": True,
-                "distributionCountries": [],
-                "testingInstructions": _TESTING_INSTRUCTIONS,
-            },
-            "apis": {"custom": {"endpoint": endpoint_obj}},
-        }
+    manifest: dict[str, Any] = {
+        "manifestVersion": MANIFEST_VERSION,
+        "publishingInformation": {
+            "locales": listing,
+            "isAvailableWorldwide": True,
+            "distributionCountries": [],
+            "testingInstructions": _TESTING_INSTRUCTIONS,
+        },
+        "apis": {"custom": {"endpoint": endpoint_obj}},
     }
+    if imap.people:  # the console's "Skills Personalization" switch: Alexa then sends who is speaking
+        manifest["permissions"] = [{"name": PERSON_ID_PERMISSION}]
+    return {"manifest": manifest}
 
 
 def build_ask_resources() -> dict[str, Any]:

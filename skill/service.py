@@ -249,17 +249,26 @@ class Service:
 
     # -- built-in requests
 
-    def launch(self, locale: str | None, application_id: str | None = None) -> Outcome:
+    def launch(
+        self,
+        locale: str | None,
+        application_id: str | None = None,
+        *,
+        person_id: str | None = None,
+        device_id: str | None = None,
+    ) -> Outcome:
         """The greeting for "Alexa, open …": the skill's launch answer if the map has one, else ``launch:``.
 
         A launch answer (Home Assistant's ``intent_script`` entry named by the applicationId) runs like an
         intent and, as in Home Assistant, keeps the session open only with a reprompt. ``launch:`` always
-        listens afterwards: a person who opened the skill by name is about to say what to send.
+        listens afterwards: a person who opened the skill by name is about to say what to send. Both may
+        greet the speaker (``speaker_name``, ``room``).
         """
+        speaker = self.people.identify(person_id, device_id)
         answer = self.intent_map.launch_answers.get(application_id or "")
         if answer is not None:
-            return self._handle(answer, {}, locale, None)
-        context = build_context({}, locale=locale or "")
+            return self._handle(answer, {}, locale, None, speaker)
+        context = build_context({}, locale=locale or "", names=speaker.template_names())
         speech = self._speak(self.intent_map.launch, context, locale) or phrase(locale, "launch")
         reprompt = self._speak(self.intent_map.launch_reprompt, context, locale) or phrase(locale, "launch_reprompt")
         return Outcome("LaunchRequest", Status.LAUNCH, speech, reprompt, end_session=False)

@@ -10,7 +10,7 @@ import pytest
 
 from skill.cli import main
 from skill.errors import ConfigError
-from skill.model import generate_models
+from skill.model import build_skill_manifest, generate_models
 from tests.helpers import parse, write
 
 DOC = Path(__file__).parent.parent / "docs" / "voice-profiles.md"
@@ -130,6 +130,13 @@ def test_the_model_gets_the_person_slot_type_from_people():
         {"id": "paulus", "name": {"value": "paulus", "synonyms": ["dad"]}},
         {"id": "anna", "name": {"value": "anna"}},
     ]
+
+
+def test_the_skill_package_asks_for_personalization_only_when_the_map_has_people():
+    with_people = build_skill_manifest(parse(FAMILY), ["en-US"], "https://alexa.example.org/alexa")["manifest"]
+    assert with_people["permissions"] == [{"name": "alexa::person_id:read"}]
+    without = parse("intents: {A: {speech: hi}}")
+    assert "permissions" not in build_skill_manifest(without, ["en-US"], "https://alexa.example.org/alexa")["manifest"]
 
 
 # --------------------------------------------------------------------------- simulate --person --device

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ people:
 rooms:
   {KITCHEN}: kitchen
   {HALL}: hall
+launch:
+  speech: "Welcome back{{% if speaker %}}, {{{{ speaker_name }}}}{{% endif %}}. What should I note?"
+  reprompt: "What should I note?"
 slot_types:
   PersonName: {{from: people}}
 intents:
@@ -108,6 +112,7 @@ def web(pushover: FakePushover, map_path: Path, tmp_path: Path) -> Iterator[Call
         return answer.get_json()
 
     play.health = lambda: client.get("/healthz").get_json()  # type: ignore[attr-defined]
+    play.outbox = skill_of(app).outbox  # type: ignore[attr-defined]
     yield play
     skill_of(app).close()
 
@@ -224,3 +229,20 @@ def test_healthz_lists_the_ids_the_map_lacks_once_each_with_counts(web, pushover
     seen = [r.getMessage() for r in caplog.records if r.name == "skill.people" and " spoke" in r.getMessage()]
     assert len([m for m in seen if GUEST in m]) == 1 and len([m for m in seen if lounge in m]) == 1
     assert PAULUS_KEY not in json.dumps(web.health())  # type: ignore[attr-defined]
+
+
+def test_the_launch_greets_a_known_voice_by_name(host):
+    answer = host(build_request_envelope("LaunchRequest", application_id=SKILL_ID, person_id=ANNA, device_id=HALL))
+    assert ssml(answer) == f"<speak>Welcome back, {NAME_TAG.format(ANNA)}. What should I note?</speak>"
+    answer = host(build_request_envelope("LaunchRequest", application_id=SKILL_ID, device_id=HALL))
+    assert heard(answer) == "Welcome back. What should I note?"
+
+
+def test_a_retry_from_the_outbox_still_reaches_only_that_person(web, pushover):
+    pushover.enqueue(status=503, endpoint="messages")
+    answer = web(request("NoteToSelfIntent", {"Text": "buy milk"}, ANNA, KITCHEN))
+    assert heard(answer) == phrase("en-US", "queued")
+    assert sent(pushover) == [(ANNA_KEY, "", "buy milk (said in the kitchen)")]  # the try that failed
+    assert web.outbox.run_once(time.time() + 60) == 1  # type: ignore[attr-defined]
+    assert sent(pushover) == [(ANNA_KEY, "", "buy milk (said in the kitchen)")]
+    assert web.outbox.depth() == 0  # type: ignore[attr-defined]
