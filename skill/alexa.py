@@ -25,14 +25,19 @@ from ask_sdk_core.utils import is_intent_name, is_request_type
 from ask_sdk_model import IntentRequest, RequestEnvelope, Response
 from ask_sdk_model.ui import SimpleCard
 
+from . import const
 from .errors import InvalidRequestError
-from .render import SlotValue
+from .render import SlotValue, cut_ssml, truncate
 from .service import Outcome, Service, Status
 
 logger = logging.getLogger(__name__)
 
 _serializer = DefaultSerializer()
 _outcomes: contextvars.ContextVar[list[Outcome] | None] = contextvars.ContextVar("outcomes", default=None)
+
+#: What fits between ``<speak>`` and ``</speak>``.
+_MAX_SPEECH_BODY = const.MAX_SPEECH_CHARS - len("<speak></speak>")
+_MAX_CARD_TITLE = 200
 
 #: Intents Alexa sends on its own; the map may still take any of them over.
 STOP_INTENTS = ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
@@ -52,24 +57,29 @@ def respond(handler_input: HandlerInput, outcome: Outcome) -> Response:
     """Turn an Outcome into the Alexa response: speech, reprompt, card, dialog directives."""
     _record(outcome)
     builder = handler_input.response_builder
-    if outcome.speech:
-        builder.speak(outcome.speech)
+    speech = cut_ssml(outcome.speech, _MAX_SPEECH_BODY)
+    reprompt = cut_ssml(outcome.reprompt, _MAX_SPEECH_BODY) if outcome.reprompt else None
+    if speech:
+        builder.speak(speech)
     request = handler_input.request_envelope.request
     if outcome.status in (Status.ELICIT_SLOT, Status.CONFIRM):
         # The dialog models are many modules: loaded by the first dialog, not at every cold start.
         from ask_sdk_model.dialog import ConfirmIntentDirective, ElicitSlotDirective
     if outcome.status == Status.ELICIT_SLOT and isinstance(request, IntentRequest):
         builder.add_directive(ElicitSlotDirective(updated_intent=request.intent, slot_to_elicit=outcome.elicit_slot))
-        builder.ask(outcome.reprompt or outcome.speech)
+        builder.ask(reprompt or speech)
         return builder.response
     if outcome.status == Status.CONFIRM and isinstance(request, IntentRequest):
         builder.add_directive(ConfirmIntentDirective(updated_intent=request.intent))
-        builder.ask(outcome.reprompt or outcome.speech)
+        builder.ask(reprompt or speech)
         return builder.response
-    if outcome.reprompt and not outcome.end_session:
-        builder.ask(outcome.reprompt)
+    if reprompt and not outcome.end_session:
+        builder.ask(reprompt)
     if outcome.card and (outcome.card[0] or outcome.card[1]):
-        builder.set_card(SimpleCard(title=outcome.card[0], content=outcome.card[1]))
+        title = truncate(outcome.card[0], _MAX_CARD_TITLE)  # title and content share Alexa's 8,000
+        builder.set_card(
+            SimpleCard(title=title, content=truncate(outcome.card[1], const.MAX_SPEECH_CHARS - len(title)))
+        )
     builder.set_should_end_session(outcome.end_session)
     return builder.response
 

@@ -44,6 +44,8 @@ ANSWER_DEADLINE_S: Final = 6.5
 #: A send nobody waits for (the outbox, or one still running after the answer) waits this long for
 #: Pushover's answer: a slow Pushover that accepts late still answers it, so it is not sent again.
 BACKGROUND_READ_TIMEOUT_S: Final = 60.0
+#: Alexa refuses output speech (the whole SSML, ``<speak>`` included) longer than this.
+MAX_SPEECH_CHARS: Final = 8000
 #: A retry of a transient failure never comes sooner than this.
 MIN_RETRY_INTERVAL_S: Final = 5.0
 DEFAULT_OUTBOX_MAX_AGE_S: Final = 3600.0

@@ -27,6 +27,10 @@ PHRASES: Final[dict[str, dict[str, str]]] = {
         "not_configured": "This skill is not set up yet: its Pushover keys are missing.",
         "unknown_device": "I don't know a device called {device}. Your devices are {devices}.",
         "unknown_device_none": "I don't know a device called {device}, and your account has no devices.",
+        "no_device": "I didn't catch which device to send it to, so I sent nothing.",
+        "no_device_known": "I didn't catch which device to send it to, so I sent nothing. Your devices are {devices}.",
+        "unconfirmed": "Pushover didn't confirm the notification in time, so it may not have arrived. "
+        "Please check before you ask again.",
         "render_failed": "I couldn't put that notification together: {reason}.",
         "error": "Sorry, something went wrong. Please try again.",
         "elicit": "What is the {slot}?",
@@ -70,6 +74,11 @@ PHRASES: Final[dict[str, dict[str, str]]] = {
         "not_configured": "Dieser Skill ist noch nicht eingerichtet: die Pushover-Schlüssel fehlen.",
         "unknown_device": "Ich kenne kein Gerät namens {device}. Deine Geräte sind {devices}.",
         "unknown_device_none": "Ich kenne kein Gerät namens {device}, und dein Konto hat keine Geräte.",
+        "no_device": "Ich habe nicht verstanden, an welches Gerät, deshalb habe ich nichts gesendet.",
+        "no_device_known": "Ich habe nicht verstanden, an welches Gerät, deshalb habe ich nichts gesendet. "
+        "Deine Geräte sind {devices}.",
+        "unconfirmed": "Pushover hat die Benachrichtigung nicht rechtzeitig bestätigt, vielleicht ist sie nicht "
+        "angekommen. Bitte schau nach, bevor du es noch einmal versuchst.",
         "render_failed": "Ich konnte die Benachrichtigung nicht zusammenstellen: {reason}.",
         "error": "Entschuldigung, da ist etwas schiefgegangen. Bitte versuch es noch einmal.",
         "elicit": "Was ist {slot}?",

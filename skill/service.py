@@ -330,7 +330,9 @@ class Service:
         speaker = self.people.identify(person_id, device_id)
         spec = self.intent_map.intents.get(name)
         if spec is None:
-            return Outcome(name, Status.UNKNOWN_INTENT, phrase(locale, "unknown_intent", intent=_spoken_name(name)))
+            return Outcome(
+                name, Status.UNKNOWN_INTENT, phrase(locale, "unknown_intent", intent=_escape(_spoken_name(name)))
+            )
         return self._handle(spec, slots, locale, confirmation, speaker)
 
     def _handle(
@@ -368,7 +370,7 @@ class Service:
         for slot in spec.slots.values():
             if slot.required and slot.default is None and not context.get(slot.name.replace(".", "_")):
                 prompt = render_text(slot.prompt, context, locale) if slot.prompt else ""
-                speech = _escape(prompt) if prompt else phrase(locale, "elicit", slot=_spoken_name(slot.name))
+                speech = _escape(prompt) if prompt else phrase(locale, "elicit", slot=_escape(_spoken_name(slot.name)))
                 return Outcome(name, Status.ELICIT_SLOT, speech, speech, end_session=False, elicit_slot=slot.name)
         routes = self._routes(spec, context, locale, speaker or Speaker())
         if isinstance(routes, Outcome):
@@ -441,8 +443,12 @@ class Service:
                 return Outcome(name, Status.NOT_CONFIGURED, speech)
         # Every device is checked before anything is sent: a misheard name must not broadcast.
         checked: list[RenderedNotification] = []
-        for item in rendered:
+        for item, note in zip(rendered, spec.notifications, strict=True):
             creds = credentials[item.notifier]
+            if item.validate_devices and not item.message.devices and note.targets and creds is not None:
+                # The target came from speech and named no device at all ("," or a blank slot):
+                # sending without one would reach every device.
+                return self._no_device(name, creds, locale)
             if item.validate_devices and item.message.devices and creds is not None:
                 try:
                     devices = self.client.resolve_devices(creds, item.message.devices)
@@ -580,6 +586,17 @@ class Service:
         reason = _reason(err)
         speech = phrase(locale, "refused", reason=_escape(reason)) if reason else phrase(locale, "refused_generic")
         return Outcome(name, Status.REFUSED, speech, deliveries=deliveries)
+
+    def _no_device(self, name: str, creds: Credentials, locale: str | None) -> Outcome:
+        try:
+            known = self.client.devices(creds)
+        except PushoverError:
+            known = []
+        if known:
+            speech = phrase(locale, "no_device_known", devices=_escape(join_words(known, locale)))
+        else:
+            speech = phrase(locale, "no_device")
+        return Outcome(name, Status.UNKNOWN_DEVICE, speech)
 
     def _unknown_device(self, name: str, err: UnknownDeviceError, locale: str | None) -> Outcome:
         device = _escape(err.device)

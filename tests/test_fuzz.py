@@ -318,7 +318,11 @@ def test_a_slot_value_is_sent_as_data_and_spoken_as_valid_ssml(skill: Any, fake:
     assert sent["message"] == truncate(f"Note: {value}".strip(), const.MAX_MESSAGE_CHARS)
     ssml = result.response["response"]["outputSpeech"]["ssml"]
     spoken = "".join(ET.fromstring(ssml).itertext())
-    assert spoken == xml_text(xml_safe(f"Noted {value}.".strip()))
+    expected = xml_text(xml_safe(f"Noted {value}.".strip()))
+    assert len(ssml) <= const.MAX_SPEECH_CHARS
+    if spoken != expected:  # cut to fit Alexa's limit: a beginning of what was said, and "…"
+        assert len(ssml) > const.MAX_SPEECH_CHARS - 100 and spoken.endswith("…")
+        assert expected.startswith(spoken[:-1].rstrip())
 
 
 def xml_safe(text: str) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from skill.alexa import resolved_slot
+from skill.render import cut_ssml
 from skill.service import Service, Status
 from tests.fake_pushover import TOKEN, USER, closed_port
 from tests.helpers import PNG, make_service, make_settings, parse, run, speech
@@ -148,6 +150,18 @@ def test_spoken_device_name_is_matched_forgivingly(fake_pushover):
     service = make_service(DEVICE_MAP, fake_pushover)
     run(service, "SendIntent", {"Device": "Pixel 4a", "Text": "hi"})
     assert fake_pushover.requests_to("messages")[-1].form["device"] == "pixel4a"
+
+
+@pytest.mark.parametrize("spoken", [",", " , ", ",,", ""])
+def test_a_device_slot_naming_no_device_sends_nothing_and_says_so(fake_pushover, spoken):
+    service = make_service(DEVICE_MAP, fake_pushover)
+    result = run(service, "SendIntent", {"Device": spoken, "Text": "hi"})
+    assert fake_pushover.requests_to("messages") == []
+    assert result.outcomes[0].status == Status.UNKNOWN_DEVICE
+    assert speech(result) == (
+        "I didn't catch which device to send it to, so I sent nothing. Your devices are pixel3, pixel4a and iphone."
+    )
+    assert "isn't answering" not in speech(result)
 
 
 def test_unknown_device_sends_nothing_and_names_the_devices(fake_pushover):
@@ -395,3 +409,44 @@ def test_asking_for_a_dry_run_wins_over_configured_notifiers(fake_pushover):
     service = Service(parse(NAMED_ONLY), settings)
     assert service.dry_run
     service.close()
+
+
+# --------------------------------------------------------------------------- what Alexa may say
+
+
+def _ssml(result):
+    return result.response["response"]["outputSpeech"]["ssml"]
+
+
+def test_an_unknown_intent_name_is_spoken_as_text_not_markup():
+    service = make_service("intents: {A: {notify: {message: hi}}}")
+    name = 'X<audio src="https://evil.example/a.mp3"/>Intent'
+    result = run(service, name)
+    ssml = _ssml(result)
+    assert "<audio" not in ssml and "&lt;audio" in ssml
+    ET.fromstring(ssml)  # still well-formed SSML
+
+
+@pytest.mark.parametrize("value", ["word " * 2000, "x" * 10_000, "<b>&amp;</b> " * 1000])
+def test_a_huge_slot_value_gives_speech_within_alexas_limit(fake_pushover, value):
+    service = make_service(
+        'intents: {A: {notify: {message: "{{ Text | truncate(100) }}"}, speech: "Noted {{ Text }}", '
+        'reprompt: "Again {{ Text }}?", end_session: false, card: {title: "T {{ Text }}", content: "{{ Text }}"}}}',
+        fake_pushover,
+    )
+    result = run(service, "A", {"Text": value})
+    response = result.response["response"]
+    for ssml in (response["outputSpeech"]["ssml"], response["reprompt"]["outputSpeech"]["ssml"]):
+        assert 7000 < len(ssml) <= 8000
+        ET.fromstring(ssml)
+        assert ssml.startswith("<speak>") and ssml.endswith("…</speak>")
+    assert len(response["card"]["title"]) + len(response["card"]["content"]) <= 8000
+    assert len(fake_pushover.requests_to("messages")) == 1
+
+
+def test_ssml_markup_of_the_map_stays_valid_when_cut():
+    assert cut_ssml("short <break/>", 5) == "shor…"
+    body = '<prosody rate="slow">' + "word <break time='1s'/> " * 1000 + "</prosody>"
+    cut = cut_ssml(body, 500)
+    assert len(cut) <= 500 and cut.endswith("…</prosody>")
+    ET.fromstring(f"<speak>{cut}</speak>")
