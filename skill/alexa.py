@@ -26,6 +26,7 @@ from ask_sdk_model import IntentRequest, RequestEnvelope, Response
 from ask_sdk_model.ui import SimpleCard
 
 from . import const
+from .deadline import Deadline
 from .errors import InvalidRequestError
 from .render import SlotValue, cut_ssml, truncate
 from .service import Outcome, Service, Status
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 _serializer = DefaultSerializer()
 _outcomes: contextvars.ContextVar[list[Outcome] | None] = contextvars.ContextVar("outcomes", default=None)
+_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("deadline", default=None)
 
 #: What fits between ``<speak>`` and ``</speak>``.
 _MAX_SPEECH_BODY = const.MAX_SPEECH_CHARS - len("<speak></speak>")
@@ -160,6 +162,7 @@ class MappedIntentHandler(AbstractRequestHandler):
             dialog_state=getattr(request.dialog_state, "value", None),
             confirmation=getattr(request.intent.confirmation_status, "value", None),
             **speaker_ids(handler_input),
+            deadline=_deadline.get(),
         )
         return respond(handler_input, outcome)
 
@@ -349,11 +352,19 @@ def parse_envelope(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def invoke(
-    skill: CustomSkill, envelope: Mapping[str, Any], *, log: bool = True, payload: bytes | str | None = None
+    skill: CustomSkill,
+    envelope: Mapping[str, Any],
+    *,
+    log: bool = True,
+    payload: bytes | str | None = None,
+    deadline: Deadline | None = None,
 ) -> Result:
     """Run a parsed envelope through the skill; one INFO log line per request (``log=False``: the caller writes it).
 
     ``payload``, the raw JSON that ``envelope`` was parsed from, spares turning it back into JSON.
+    ``deadline``: when the request's Pushover calls must be done; the host makes it when the request
+    arrives (``Deadline.for_request``). Without one, the service allows ``Service.deadline_s`` from
+    the moment it starts the intent.
     """
     start = time.perf_counter()
     request = envelope.get("request", {})
@@ -364,10 +375,11 @@ def invoke(
     except Exception as err:  # the SDK raises several kinds for malformed envelopes
         raise InvalidRequestError(f"the envelope does not fit Alexa's request format ({type(err).__name__})") from err
     recorded: list[Outcome] = []
-    token = _outcomes.set(recorded)
+    token, deadline_token = _outcomes.set(recorded), _deadline.set(deadline)
     try:
         response = skill.invoke(request_envelope=model, context=None)
     finally:
+        _deadline.reset(deadline_token)
         _outcomes.reset(token)
     result = Result(_serializer.serialize(response), recorded, request_type, intent)
     result.elapsed_ms = (time.perf_counter() - start) * 1000

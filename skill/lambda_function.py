@@ -26,7 +26,10 @@ Decisions:
   tried again (after ``CREDENTIAL_RETRY_S``): the environment and the bundle cannot change during
   the life of an execution environment.
 - No outbox: nothing runs between invocations, so a transient Pushover failure is heard as
-  "not sent, try again later".
+  "not sent, try again later" (or, when the send may have reached Pushover without an answer,
+  "may not have arrived").
+- The same deadline as the web service (skill.deadline): the answer leaves within 6.5 s of the
+  invocation, or sooner when the function's own remaining time (``context``) is shorter.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from . import const
 from .config import load_settings
+from .deadline import ANSWER_RESERVE_S, Deadline
 from .errors import ConfigError
 from .logs import RedactSecrets
 from .phrases import phrase
@@ -70,6 +74,8 @@ AWS_CONNECT_TIMEOUT_S: Final = 1.0
 AWS_READ_TIMEOUT_S: Final = 2.0
 #: Attempts in all, the first one included.
 AWS_MAX_ATTEMPTS: Final = 2
+#: Kept back from the function's remaining time, for Lambda to hand the answer on.
+LAMBDA_RESERVE_S: Final = 0.5
 
 _ENV_NAME_RE: Final = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _MAX_REASON_CHARS: Final = 300
@@ -216,7 +222,7 @@ class Runtime:
         """True when a credential read failed and its retry time has come."""
         return self.rebuild_after is not None and time.monotonic() >= self.rebuild_after
 
-    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def handle(self, event: Mapping[str, Any], deadline: Deadline | None = None) -> dict[str, Any]:
         """One envelope through the skill; raises for another skill id or a non-Alexa payload."""
         from .alexa import invoke, parse_envelope  # built already; importing here keeps this module light
 
@@ -225,7 +231,7 @@ class Runtime:
         if self.skill is None:
             logger.error("cannot run: %s", self.problem)
             return broken_response(envelope)
-        return invoke(self.skill, envelope).response
+        return invoke(self.skill, envelope, deadline=deadline).response
 
     def close(self) -> None:
         """Release the HTTP sessions."""
@@ -345,7 +351,22 @@ def get_runtime() -> Runtime:
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """The Lambda handler: an Alexa request envelope in, the response envelope out."""
-    return get_runtime().handle(event)
+    deadline = deadline_for(context)
+    return get_runtime().handle(event, deadline)
+
+
+def deadline_for(context: object) -> Deadline:
+    """The request's deadline: 6.5 s from now less the reserve, or sooner if the function must end sooner."""
+    deadline = Deadline.for_request()
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        try:
+            left = float(remaining_ms()) / 1000 - LAMBDA_RESERVE_S - ANSWER_RESERVE_S
+        except (TypeError, ValueError):
+            return deadline
+        if left < deadline.remaining():
+            return Deadline.after(max(0.0, left))
+    return deadline
 
 
 def _reset_for_tests() -> None:

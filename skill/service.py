@@ -9,27 +9,19 @@ import dataclasses
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from . import const
 from .attachments import AttachmentLoader
 from .config import Credentials, Settings
-from .errors import (
-    AttachmentError,
-    OutboxError,
-    PermanentError,
-    PushoverError,
-    QuotaExceededError,
-    RenderError,
-    TransientError,
-    UnknownDeviceError,
-)
+from .deadline import DEFAULT_WORK_S, Deadline
+from .delivery import Sender
+from .errors import OutboxError, PushoverError, QuotaExceededError, RenderError, TransientError, UnknownDeviceError
 from .intent_map import IntentMap, IntentSpec, SpeechSpec
+from .outcome import SEVERITY, Delivery, Outbox, Outcome, Status
 from .people import People, Refusal, Speaker, person_of, person_route
 from .phrases import join_words, phrase
-from .pushover import Message, PushoverClient
+from .pushover import PushoverClient
 from .render import (
     RenderedNotification,
     SlotValue,
@@ -41,106 +33,9 @@ from .render import (
     render_text,
 )
 
+__all__ = ["Delivery", "Outbox", "Outcome", "Service", "Status"]
+
 logger = logging.getLogger(__name__)
-
-
-class Status(StrEnum):
-    """How a request ended, worst last within each group."""
-
-    SENT = "sent"
-    DRY_RUN = "dry_run"
-    SPOKEN = "spoken"
-    CANCELED = "canceled"
-    ATTACHMENT_DROPPED = "attachment_dropped"
-    QUEUED = "queued"
-    UNAVAILABLE = "unavailable"
-    REFUSED = "refused"
-    QUOTA = "quota"
-    UNKNOWN_DEVICE = "unknown_device"
-    UNKNOWN_SPEAKER = "unknown_speaker"
-    UNKNOWN_PERSON = "unknown_person"
-    RENDER_FAILED = "render_failed"
-    NOT_CONFIGURED = "not_configured"
-    ELICIT_SLOT = "elicit_slot"
-    CONFIRM = "confirm"
-    DENIED = "denied"
-    UNKNOWN_INTENT = "unknown_intent"
-    LAUNCH = "launch"
-    HELP = "help"
-    GOODBYE = "goodbye"
-    FALLBACK = "fallback"
-
-
-#: Which delivery status speaks for the whole request when several notifications end differently.
-_SEVERITY = [
-    Status.SENT, Status.DRY_RUN, Status.ATTACHMENT_DROPPED, Status.QUEUED,
-    Status.UNAVAILABLE, Status.REFUSED, Status.QUOTA,
-]  # fmt: skip
-
-
-class Outbox(Protocol):
-    """Where transiently failed notifications wait for a retry (see skill.outbox)."""
-
-    def put(self, notifier: str, message: Message, *, validate_devices: bool = False, intent: str = "") -> str: ...
-
-    def discard_tagged(self, tag: str) -> int: ...
-
-
-@dataclass
-class Delivery:
-    """One notification of a request and what became of it."""
-
-    notifier: str
-    message: Message
-    status: Status
-    request_id: str | None = None
-    receipt: str | None = None
-    attachment_ref: str | None = None
-    attachment_error: str | None = None
-    error: str | None = None
-    outbox_id: str | None = None
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly view (what ``simulate --json`` prints); no secrets in it."""
-        data = {k: v for k, v in dataclasses.asdict(self.message).items() if v not in (None, False, ())}
-        data.pop("attachment", None)
-        if self.message.devices:
-            data["device"] = ",".join(self.message.devices)
-            data.pop("devices", None)
-        if self.message.attachment is not None:
-            data["attachment"] = {
-                "filename": self.message.attachment.filename,
-                "content_type": self.message.attachment.content_type,
-                "bytes": len(self.message.attachment.data),
-            }
-        result: dict[str, Any] = {"notifier": self.notifier, "status": str(self.status), "params": data}
-        if person_of(self.notifier) is not None:
-            result["to"] = person_of(self.notifier)
-        for key in ("request_id", "receipt", "attachment_ref", "attachment_error", "error", "outbox_id", "note"):
-            if getattr(self, key):
-                result[key] = getattr(self, key)
-        return result
-
-
-@dataclass
-class Outcome:
-    """What the skill did for one request and what the person hears."""
-
-    intent: str
-    status: Status
-    speech: str  # SSML body, without <speak>
-    reprompt: str | None = None
-    card: tuple[str, str] | None = None
-    end_session: bool = True
-    deliveries: list[Delivery] = field(default_factory=list)
-    elicit_slot: str | None = None
-    canceled: int | None = None
-
-    @property
-    def request_ids(self) -> list[str]:
-        """Pushover request ids of what was sent."""
-        return [d.request_id for d in self.deliveries if d.request_id]
 
 
 class Service:
@@ -174,6 +69,10 @@ class Service:
         self.outbox = outbox
         #: who is speaking and where; the unknown ids seen (for /healthz)
         self.people = People(intent_map.people, intent_map.rooms)
+        #: Device checks, attachments and sends, run at once under each request's deadline.
+        self.sender = Sender(self)
+        #: How long a request's calls may take when the host gives no deadline (simulate, tests).
+        self.deadline_s = DEFAULT_WORK_S
         #: intents whose speech, reprompt or card templates read ``notifications``
         self._lists_notifications = {
             spec.name
@@ -322,10 +221,12 @@ class Service:
         confirmation: str | None = None,
         person_id: str | None = None,
         device_id: str | None = None,
+        deadline: Deadline | None = None,
     ) -> Outcome:
         """Run one intent: ask for what is missing, find whom it is for, render, check devices, send, answer.
 
         ``person_id`` and ``device_id`` are ``context.System.person.personId`` and ``….device.deviceId``.
+        Pushover's calls end by ``deadline`` (default: ``deadline_s`` from now); see skill.delivery.
         """
         speaker = self.people.identify(person_id, device_id)
         spec = self.intent_map.intents.get(name)
@@ -333,7 +234,7 @@ class Service:
             return Outcome(
                 name, Status.UNKNOWN_INTENT, phrase(locale, "unknown_intent", intent=_escape(_spoken_name(name)))
             )
-        return self._handle(spec, slots, locale, confirmation, speaker)
+        return self._handle(spec, slots, locale, confirmation, speaker, deadline)
 
     def _handle(
         self,
@@ -342,6 +243,7 @@ class Service:
         locale: str | None,
         confirmation: str | None,
         speaker: Speaker | None = None,
+        deadline: Deadline | None = None,
     ) -> Outcome:
         """Run ``spec`` with ``slots``; a template that fails to render becomes what the person hears."""
         name = spec.name
@@ -350,7 +252,7 @@ class Service:
             slots, spec.defaults(), intent_name=name, locale=locale or "", names=speaker.template_names()
         )
         try:
-            return self._run(spec, context, locale, confirmation, speaker)
+            return self._run(spec, context, locale, confirmation, speaker, deadline or Deadline.after(self.deadline_s))
         except RenderError as err:
             # The reason may quote what was said (a device name, a number): slot values stay at DEBUG.
             logger.warning("intent %s: cannot render a template", name)
@@ -364,8 +266,10 @@ class Service:
         locale: str | None,
         confirmation: str | None,
         speaker: Speaker | None = None,
+        deadline: Deadline | None = None,
     ) -> Outcome:
         """Ask for what is missing, find whom it is for, confirm, then cancel or send; a RenderError ends it early."""
+        deadline = deadline or Deadline.after(self.deadline_s)
         name = spec.name
         for slot in spec.slots.values():
             if slot.required and slot.default is None and not context.get(slot.name.replace(".", "_")):
@@ -382,12 +286,12 @@ class Service:
                 prompt = _escape(render_text(spec.confirm, context, locale))
                 return Outcome(name, Status.CONFIRM, prompt, prompt, end_session=False)
         if spec.cancel is not None:
-            return self._cancel(spec, context, locale)
+            return self._cancel(spec, context, locale, deadline)
         rendered = [
             self._routed(render_notification(n, context, locale, intent_name=name), route)
             for n, route in zip(spec.notifications, routes, strict=True)
         ]
-        return self._deliver(spec, rendered, context, locale)
+        return self._deliver(spec, rendered, context, locale, deadline)
 
     # -- to whom (people: and to:)
 
@@ -426,7 +330,12 @@ class Service:
         return Outcome(intent, Status.UNKNOWN_PERSON, phrase(locale, key, name=_escape(refusal.name), people=people))
 
     def _deliver(
-        self, spec: IntentSpec, rendered: list[RenderedNotification], context: dict[str, Any], locale: str | None
+        self,
+        spec: IntentSpec,
+        rendered: list[RenderedNotification],
+        context: dict[str, Any],
+        locale: str | None,
+        deadline: Deadline,
     ) -> Outcome:
         name = spec.name
         credentials: dict[str, Credentials | None] = {}
@@ -441,97 +350,17 @@ class Service:
                 else:
                     speech = phrase(locale, "not_configured")
                 return Outcome(name, Status.NOT_CONFIGURED, speech)
-        # Every device is checked before anything is sent: a misheard name must not broadcast.
-        checked: list[RenderedNotification] = []
-        for item, note in zip(rendered, spec.notifications, strict=True):
-            creds = credentials[item.notifier]
-            if item.validate_devices and not item.message.devices and note.targets and creds is not None:
-                # The target came from speech and named no device at all ("," or a blank slot):
-                # sending without one would reach every device.
-                return self._no_device(name, creds, locale)
-            if item.validate_devices and item.message.devices and creds is not None:
-                try:
-                    devices = self.client.resolve_devices(creds, item.message.devices)
-                except UnknownDeviceError as err:
-                    logger.debug("intent %s: unknown device %r; nothing sent", name, err.device)
-                    return self._unknown_device(name, err, locale)
-                except TransientError as err:
-                    logger.warning("intent %s: cannot check devices: %s", name, err)
-                    devices = None
-                except PushoverError as err:
-                    return self._failed(name, [], err, locale)
-                if devices is not None:
-                    item = dataclasses.replace(item, message=dataclasses.replace(item.message, devices=devices))
-                    item = dataclasses.replace(item, validate_devices=False)
-            checked.append(item)
-        deliveries = [self._send_one(name, item, credentials[item.notifier]) for item in checked]
+        checked = self.sender.check_devices(name, rendered, spec.notifications, credentials, deadline, locale)
+        if isinstance(checked, Outcome):
+            return checked
+        deliveries = self.sender.send_all(name, checked, credentials, deadline)
         return self._answer(spec, deliveries, context, locale)
-
-    def _send_one(self, intent: str, item: RenderedNotification, creds: Credentials | None) -> Delivery:
-        message, attachment_error = item.message, None
-        if item.attachment_ref:
-            try:
-                message = dataclasses.replace(message, attachment=self.loader.load(item.attachment_ref))
-            except AttachmentError as err:
-                attachment_error = err.reason
-                logger.warning("intent %s: attachment dropped: %s", intent, err)
-        delivery = Delivery(item.notifier, message, Status.SENT, attachment_ref=item.attachment_ref,
-                            attachment_error=attachment_error)  # fmt: skip
-        if self.dry_run or creds is None:
-            delivery.status = Status.DRY_RUN
-            if item.validate_devices and message.devices:
-                delivery.note = "devices from speech are checked against your Pushover account only when sending"
-            # What was said may be private: the text itself only at DEBUG (`serve -v` shows it).
-            logger.info(
-                "dry run: intent %s would send a %d-character message through notifier %s%s",
-                intent, len(message.message), item.notifier, " with an attachment" if message.attachment else "",
-            )  # fmt: skip
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("dry run: would send %s", _describe(message))
-            return delivery
-        if item.validate_devices:
-            # The devices could not be checked (Pushover unreachable). Sending unchecked names could
-            # broadcast to every device, so only the outbox may send, after it has checked them.
-            return self._queue(intent, delivery, TransientError("device check pending"), validate_devices=True)
-        try:
-            result = self.client.send(message, creds)
-        except QuotaExceededError as err:
-            delivery.status, delivery.error = Status.QUOTA, _reason(err)
-        except PermanentError as err:
-            delivery.status, delivery.error = Status.REFUSED, _reason(err)
-            delivery.request_id = err.request_id
-        except TransientError as err:
-            return self._queue(intent, delivery, err, validate_devices=item.validate_devices)
-        else:
-            delivery.request_id, delivery.receipt = result.request_id, result.receipt
-            if result.receipt:
-                logger.info("intent %s: alert sent: receipt %s", intent, result.receipt)
-                logger.debug("intent %s: alert %s carries tags %s", intent, result.receipt, message.tags)
-            if attachment_error:
-                delivery.status = Status.ATTACHMENT_DROPPED
-        return delivery
-
-    def _queue(self, intent: str, delivery: Delivery, err: TransientError, *, validate_devices: bool) -> Delivery:
-        delivery.error = str(err)
-        if self.outbox is None:
-            delivery.status = Status.UNAVAILABLE
-            return delivery
-        try:
-            delivery.outbox_id = self.outbox.put(
-                delivery.notifier, delivery.message, validate_devices=validate_devices, intent=intent
-            )
-        except OutboxError as exc:
-            logger.error("intent %s: could not queue for retry: %s", intent, exc)
-            delivery.status = Status.UNAVAILABLE
-        else:
-            delivery.status = Status.QUEUED
-        return delivery
 
     def _answer(
         self, spec: IntentSpec, deliveries: list[Delivery], context: dict[str, Any], locale: str | None
     ) -> Outcome:
         name = spec.name
-        status = max((d.status for d in deliveries), key=_SEVERITY.index, default=Status.SPOKEN)
+        status = max((d.status for d in deliveries), key=SEVERITY.index, default=Status.SPOKEN)
         if status in {Status.SENT, Status.DRY_RUN, Status.ATTACHMENT_DROPPED, Status.SPOKEN}:
             speech_context = _speech_context(context, deliveries, with_list=name in self._lists_notifications)
             speech = self._speak(spec.speech, speech_context, locale)
@@ -567,7 +396,8 @@ class Service:
         if status == Status.QUEUED:
             speech = phrase(locale, "queued")
         elif status == Status.UNAVAILABLE:
-            speech = phrase(locale, "unavailable")
+            unconfirmed = any(d.unconfirmed for d in deliveries if d.status == status)
+            speech = phrase(locale, "unconfirmed" if unconfirmed else "unavailable")
         elif status == Status.QUOTA:
             speech = phrase(locale, "quota")
         else:
@@ -587,17 +417,6 @@ class Service:
         speech = phrase(locale, "refused", reason=_escape(reason)) if reason else phrase(locale, "refused_generic")
         return Outcome(name, Status.REFUSED, speech, deliveries=deliveries)
 
-    def _no_device(self, name: str, creds: Credentials, locale: str | None) -> Outcome:
-        try:
-            known = self.client.devices(creds)
-        except PushoverError:
-            known = []
-        if known:
-            speech = phrase(locale, "no_device_known", devices=_escape(join_words(known, locale)))
-        else:
-            speech = phrase(locale, "no_device")
-        return Outcome(name, Status.UNKNOWN_DEVICE, speech)
-
     def _unknown_device(self, name: str, err: UnknownDeviceError, locale: str | None) -> Outcome:
         device = _escape(err.device)
         if err.known:
@@ -606,7 +425,7 @@ class Service:
             speech = phrase(locale, "unknown_device_none", device=device)
         return Outcome(name, Status.UNKNOWN_DEVICE, speech)
 
-    def _cancel(self, spec: IntentSpec, context: dict[str, Any], locale: str | None) -> Outcome:
+    def _cancel(self, spec: IntentSpec, context: dict[str, Any], locale: str | None, deadline: Deadline) -> Outcome:
         assert spec.cancel is not None
         tag = render_text(spec.cancel.tag, context, locale)
         creds = self.credentials_for(spec.cancel.notifier)
@@ -619,7 +438,8 @@ class Service:
             # An alert still waiting in the outbox has not reached Pushover: cancel it here too.
             waiting = self._discard_queued(tag)
             try:
-                count = self.client.cancel_by_tag(creds.token, tag) + waiting
+                cancel = lambda: self.client.cancel_by_tag(creds.token, tag)  # noqa: E731
+                count = self.sender.in_time(cancel, deadline, "cancel by tag") + waiting
             except PushoverError as err:
                 if not waiting:
                     return self._failed(spec.name, [], err, locale)
@@ -692,14 +512,3 @@ def _spoken_name(name: str) -> str:
     words = name.removesuffix("Intent").replace(".", " ").replace("_", " ")
     spaced = "".join(" " + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(words))
     return " ".join(spaced.split())
-
-
-def _describe(message: Message) -> str:
-    parts = [f"message={message.message[:80]!r}"]
-    if message.devices:
-        parts.append(f"device={','.join(message.devices)}")
-    if message.priority is not None:
-        parts.append(f"priority={message.priority}")
-    if message.attachment is not None:
-        parts.append(f"attachment={message.attachment.filename}")
-    return " ".join(parts)

@@ -37,6 +37,7 @@ from werkzeug.wrappers import Response
 
 from . import alexa, const
 from .config import Credentials, Settings, load_settings
+from .deadline import Deadline
 from .errors import ConfigError, InvalidRequestError, OutboxError, VerificationError
 from .intent_map import IntentMap, load_intent_map
 from .outbox import Outbox
@@ -54,8 +55,9 @@ JSON_MIMETYPE: Final = "application/json"
 #: (with its own plain-text 413). Smaller bodies over ``MAX_BODY_BYTES`` get the app's JSON 413.
 SERVER_MAX_BODY_BYTES: Final = 8 * const.MAX_BODY_BYTES
 READ_CHUNK_BYTES: Final = 64 * 1024
-#: Worker threads; a request mostly waits on Pushover, and Alexa sends few at a time.
-DEFAULT_THREADS: Final = 4
+#: Worker threads. A request holds one for at most its deadline (6.5 s), mostly waiting on Pushover:
+#: enough that 64 requests at once are all answered in time (docs/reliability.md, "The deadline").
+DEFAULT_THREADS: Final = 96
 #: How long a stop waits for requests in flight; Alexa gives up on an answer after about 8 s.
 STOP_TIMEOUT_S: Final = 8.0
 #: Signals that stop ``run_server`` cleanly (SIGTERM is what ``docker stop`` sends).
@@ -237,7 +239,8 @@ def _alexa() -> ResponseReturnValue:
         logger.error("verification failed unexpectedly", exc_info=err)
         return _refuse(f"verification failed unexpectedly ({type(err).__name__})", public="request verification failed")
     try:
-        result = alexa.invoke(ext.skill, envelope, log=False, payload=body)
+        # The deadline counts from the request's arrival: reading and verifying it took part of it.
+        result = alexa.invoke(ext.skill, envelope, log=False, payload=body, deadline=Deadline.for_request(g.start))
     except InvalidRequestError as err:
         return _refuse(str(err))
     except Exception as err:  # the skill's catch-all handler turns its own errors into speech; this is the rest

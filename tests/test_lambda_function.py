@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -502,3 +503,31 @@ def test_access_denied_is_logged_with_aws_words_and_heard_as_not_configured(env,
         response = lambda_function.handler(locate(), None)
     assert said(response) == not_configured()
     assert "ClientError: An error occurred (AccessDeniedException) when calling the GetSecretValue" in caplog.text
+
+
+class LambdaContext:
+    """The part of Lambda's context object the handler reads."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_a_hanging_pushover_is_answered_honestly_inside_the_functions_time(credentials, fake_pushover):
+    lambda_function.get_runtime()  # the cold start is not what is measured here
+    fake_pushover.slow(None)  # takes the message, never answers
+    started = time.perf_counter()
+    response = lambda_function.handler(locate(), LambdaContext(remaining_ms=2000))
+    took = time.perf_counter() - started
+    assert said(response) == phrase("en-US", "unconfirmed")  # it may have gone out: no "not sent" here
+    assert took < 2.0  # 2 s left to the function: the answer came before Lambda would have killed it
+    assert len(fake_pushover.requests_to("messages")) == 1
+
+
+def test_the_deadline_is_the_shorter_of_alexas_and_the_functions():
+    assert 5.0 < lambda_function.deadline_for(None).remaining() <= 5.5
+    assert 5.0 < lambda_function.deadline_for(LambdaContext(60_000)).remaining() <= 5.5
+    assert lambda_function.deadline_for(LambdaContext(2_000)).remaining() <= 0.5
+    assert lambda_function.deadline_for(LambdaContext(100)).remaining() == 0.0

@@ -1,0 +1,206 @@
+"""One deadline per request (skill.deadline, skill.delivery) against a slow, hanging or dead fake Pushover.
+
+Deadlines are scaled down (a fraction of a second instead of 5.5 s) so the suite stays quick;
+what is asserted is counted: answers inside the deadline, copies that reached the fake.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from skill import alexa, const
+from skill.config import Settings
+from skill.deadline import ABANDONED, DONE, HANDED_OVER, CallPool, Deadline
+from skill.intent_map import parse_intent_map
+from skill.outbox import Outbox
+from skill.phrases import phrase
+from skill.service import Service, Status
+from tests.fake_pushover import TOKEN, USER, FakePushover
+
+T0 = 1_700_000_000.0
+KEEP_TRYING = "I'll keep trying"
+INTENTS = """
+intents:
+  ThreeIntent:
+    samples: ["tell everyone"]
+    notify:
+      - {message: "one", title: First}
+      - {message: "two", title: Second}
+      - {message: "three", title: Third}
+    speech: "Told everyone."
+  DeviceIntent:
+    samples: ["tell {Device} {Text}"]
+    slots:
+      Device: {type: AMAZON.SearchQuery, required: true}
+      Text: {type: AMAZON.SearchQuery, required: true}
+    notify:
+      - {message: "{{ Text }}", target: "{{ Device }}"}
+      - {message: "copy of {{ Text }}"}
+    speech: "Sent."
+  AlarmIntent:
+    samples: ["raise the alarm"]
+    notify: {message: "Alarm!", priority: 2, retry: 30, expire: 300, tags: alarm}
+    speech: "Alert sent."
+"""
+
+
+class Clock:
+    """The outbox's wall clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(fake_pushover: FakePushover, tmp_path: Path, clock: Clock) -> Iterator[Service]:
+    settings = Settings(
+        pushover_token=TOKEN, pushover_user=USER, pushover_api_url=fake_pushover.url, connect_timeout_s=1.0,
+        read_timeout_s=1.0,
+    )  # fmt: skip
+    service = Service(parse_intent_map(INTENTS), settings)
+    service.outbox = Outbox(str(tmp_path / "outbox.sqlite3"), service.client, service.credentials_for, clock=clock)
+    yield service
+    service.outbox.close()
+    service.close()
+
+
+def ask(service: Service, intent: str, deadline_s: float, **slots: str) -> tuple[str, Status, float]:
+    """One request with a deadline of ``deadline_s``: what is heard, how it ended, how long the answer took."""
+    skill = alexa.build_skill(service)
+    started = time.perf_counter()
+    result = alexa.invoke(
+        skill, alexa.build_request_envelope("IntentRequest", intent, slots), deadline=Deadline.after(deadline_s)
+    )
+    took = time.perf_counter() - started
+    [outcome] = result.outcomes
+    return result.response["response"]["outputSpeech"]["ssml"], outcome.status, took
+
+
+def wait_until(condition, limit_s: float = 10.0) -> bool:
+    """Poll ``condition`` every 20 ms for at most ``limit_s``."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_three_sends_to_a_hanging_pushover_are_answered_by_the_deadline(
+    service: Service, fake_pushover: FakePushover
+) -> None:
+    fake_pushover.slow(None)  # accepts, never answers
+    speech, status, took = ask(service, "ThreeIntent", 0.5)
+    assert status == Status.QUEUED and KEEP_TRYING in speech
+    assert took < 0.5 + 1.0  # one deadline for the request, not one read timeout per send (3 x 60 s)
+    assert len(fake_pushover.requests_to("messages")) == 3  # all three were on their way at once
+    assert service.outbox is not None and service.outbox.depth() == 3  # each waits, held, in the outbox
+
+
+def test_sends_that_finish_in_time_are_sent_whatever_their_number(
+    service: Service, fake_pushover: FakePushover
+) -> None:
+    fake_pushover.slow(0.3)  # each send takes 0.3 s; one after another they would take 0.9 s
+    speech, status, _ = ask(service, "ThreeIntent", 0.75)
+    assert (status, speech) == (Status.SENT, "<speak>Told everyone.</speak>")
+    assert service.outbox is not None and service.outbox.depth() == 0
+
+
+@pytest.mark.parametrize("intent", ["ThreeIntent", "AlarmIntent"])
+def test_a_send_that_ends_after_the_answer_settles_its_outbox_row_and_is_delivered_once(
+    service: Service, fake_pushover: FakePushover, clock: Clock, intent: str
+) -> None:
+    fake_pushover.slow(1.0)  # accepts everything, 1 s late: past the 0.3 s deadline
+    speech, status, _ = ask(service, intent, 0.3)
+    assert status == Status.QUEUED and KEEP_TRYING in speech
+    outbox = service.outbox
+    assert outbox is not None and outbox.depth() >= 1
+    assert wait_until(lambda: outbox.depth() == 0)  # the late sends got their "accepted" and settled
+    sent = len(fake_pushover.requests_to("messages"))
+    for _ in range(60):  # the whole retry life of the items: nothing is left to send again
+        clock.now += 120
+        outbox.run_once()
+    assert len(fake_pushover.requests_to("messages")) == sent == (3 if intent == "ThreeIntent" else 1)
+    assert len(fake_pushover.receipts) == (1 if intent == "AlarmIntent" else 0)
+
+
+def test_a_send_that_fails_after_the_answer_hands_its_row_to_the_outbox(
+    service: Service, fake_pushover: FakePushover, clock: Clock
+) -> None:
+    fake_pushover.enqueue(status=500, delay=0.6, endpoint="messages")
+    _, status, _ = ask(service, "AlarmIntent", 0.2)
+    assert status == Status.QUEUED
+    outbox = service.outbox
+    assert outbox is not None
+    assert wait_until(lambda: outbox.next_due() is not None and outbox.next_due() < T0 + 60)  # released, not held
+    clock.now = outbox.next_due() or T0
+    assert outbox.run_once() == 1
+    assert [r.form["message"] for r in fake_pushover.requests_to("messages")] == ["Alarm!", "Alarm!"]
+
+
+def test_a_device_check_past_the_deadline_queues_the_notification_unsent(
+    service: Service, fake_pushover: FakePushover, clock: Clock
+) -> None:
+    fake_pushover.enqueue(delay=1.0, endpoint="validate")
+    speech, status, took = ask(service, "DeviceIntent", 0.3, Device="pixel 3", Text="hi")
+    assert status == Status.QUEUED and KEEP_TRYING in speech
+    assert took < 1.0
+    outbox = service.outbox
+    assert outbox is not None
+    [waiting] = [item for item in outbox.pending() if item.validate_devices]
+    assert waiting.message.devices == ("pixel 3",)  # unchecked: only the outbox may send it, after checking
+    clock.now += 5
+    assert outbox.run_once() >= 1
+    assert {r.form.get("device") for r in fake_pushover.requests_to("messages")} >= {"pixel3"}
+
+
+def test_without_an_outbox_a_hanging_pushover_is_heard_as_unconfirmed(
+    fake_pushover: FakePushover,
+) -> None:
+    settings = Settings(pushover_token=TOKEN, pushover_user=USER, pushover_api_url=fake_pushover.url)
+    service = Service(parse_intent_map(INTENTS), settings)
+    try:
+        fake_pushover.slow(None)
+        speech, status, took = ask(service, "AlarmIntent", 0.4)
+    finally:
+        service.close()
+    assert status == Status.UNAVAILABLE
+    assert speech == f"<speak>{phrase('en-US', 'unconfirmed')}</speak>"
+    assert took < 0.4 + 1.0
+
+
+def test_a_call_pool_hands_over_what_has_not_ended() -> None:
+    pool = CallPool(limit=1)
+    deadline = Deadline.after(0.2)
+    release = []
+    running = pool.start(lambda call: time.sleep(0.5) or "late", deadline)
+    waiting = pool.start(lambda call: release.append("ran") or "never", deadline)
+    quick = Deadline.after(0.0)
+    pool.wait([running, waiting], deadline)
+    kept: list[str] = []
+    ended: list[object] = []
+    assert running.hand_over(lambda: "row", lambda call, k: ended.append((call.result(), k))) == HANDED_OVER
+    assert waiting.hand_over() == ABANDONED
+    assert wait_until(lambda: ended == [("late", "row")], 5.0)
+    assert release == [] and kept == []
+    done = pool.start(lambda call: 42, Deadline.after(5.0))
+    pool.wait([done], Deadline.after(5.0))
+    assert done.hand_over() == DONE and done.result() == 42
+    assert quick.remaining() == 0.0
+
+
+def test_the_answer_deadline_leaves_room_for_the_answer() -> None:
+    deadline = Deadline.for_request()
+    assert 0 < deadline.remaining() <= const.ANSWER_DEADLINE_S - 0.5
