@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from .intent_map import NotificationSpec
     from .service import Service
 
-logger = logging.getLogger(__name__)
+#: The core's log lines keep the one name people filter on (``skill.service``), wherever the code lives.
+logger = logging.getLogger("skill.service")
 
 T = TypeVar("T")
 
