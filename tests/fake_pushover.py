@@ -534,6 +534,9 @@ def _reason(status: int) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins handlers, so stop() leaves no thread behind
     block_on_close = True
+    # Many sends at once (tests of the deadline): a full backlog would drop connects, and the
+    # client's SYN retry 1 s later would look like a slow Pushover.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakePushover) -> None:
         self.fake = fake
