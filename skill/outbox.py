@@ -201,11 +201,14 @@ class Outbox:
         """Make a waiting notification due now (the dashboard's "retry now"); False when it is gone.
 
         Never sooner than ``FIRST_ATTEMPT_WINDOW_S`` after it was queued: the request's own attempt may still
-        be on its way to Pushover until then, and a retry beside it could deliver twice.
+        be on its way to Pushover until then, and a retry beside it could deliver twice. An item put with
+        ``hold_s`` (its send was still running when Alexa got the answer) keeps its hold for the same reason;
+        that send settles or releases it.
         """
         changed = self._db.execute(
-            "UPDATE pending SET next_at = MIN(next_at, MAX(?, created_at + ?)) WHERE id = ?",
-            (self._clock(), FIRST_ATTEMPT_WINDOW_S, item_id),
+            "UPDATE pending SET next_at = CASE WHEN attempts = 1 AND next_at > created_at + ? THEN next_at "
+            "ELSE MIN(next_at, MAX(?, created_at + ?)) END WHERE id = ?",
+            (FIRST_ATTEMPT_WINDOW_S, self._clock(), FIRST_ATTEMPT_WINDOW_S, item_id),
         )
         self._wake.set()
         return changed == 1

@@ -204,3 +204,19 @@ def test_a_call_pool_hands_over_what_has_not_ended() -> None:
 def test_the_answer_deadline_leaves_room_for_the_answer() -> None:
     deadline = Deadline.for_request()
     assert 0 < deadline.remaining() <= const.ANSWER_DEADLINE_S - 0.5
+
+
+def test_retry_now_leaves_a_held_row_alone_until_its_send_has_ended(
+    service: Service, fake_pushover: FakePushover, clock: Clock
+) -> None:
+    fake_pushover.slow(1.0)
+    _, status, _ = ask(service, "AlarmIntent", 0.2)
+    assert status == Status.QUEUED
+    outbox = service.outbox
+    assert outbox is not None
+    [item] = outbox.pending()
+    clock.now += 20
+    assert outbox.retry_now(item.id)  # the dashboard's button, while the send is still on its way
+    assert outbox.run_once() == 0  # no second copy beside it
+    assert wait_until(lambda: outbox.depth() == 0)  # the send was accepted and settled its row
+    assert len(fake_pushover.requests_to("messages")) == 1
