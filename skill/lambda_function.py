@@ -273,6 +273,8 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
             logger.error("cannot run: %s", problem)
         return Runtime(None, skill_id, problem=str(err.problems[0]))
     service = Service(imap, settings, outbox=None)
+    for line in service.setup_warnings():
+        logger.warning("%s", line)
     missing = settings.missing_credentials
     if missing and not settings.dry_run:
         secret_id = env.get(SECRET_ID_VAR, "").strip()

@@ -64,7 +64,10 @@ def test_check_reports_warnings_but_passes(tmp_path, capsys):
 def test_missing_map_is_one_line_no_traceback(tmp_path, capsys):
     assert main(["check", "--intent-map", str(tmp_path / "absent.yaml")]) == 1
     err = capsys.readouterr().err
-    assert err.strip() == f"{tmp_path / 'absent.yaml'}: file not found (set INTENT_MAP or pass --intent-map)"
+    assert err.strip() == (
+        f"{tmp_path / 'absent.yaml'}: file not found "
+        "(set INTENT_MAP or pass --intent-map; `python -m skill init` writes a starter map)"
+    )
 
 
 def test_intent_map_from_the_environment(tmp_path, monkeypatch, capsys):

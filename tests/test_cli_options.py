@@ -90,7 +90,9 @@ def test_options_before_the_command_from_another_directory(tmp_path):
     assert "DEBUG" in done.stderr
     missing = cli("--intent-map", "nope.yaml", "serve", "--port", "0", cwd=elsewhere)
     assert missing.returncode == 1
-    assert missing.stderr.strip() == "nope.yaml: file not found (set INTENT_MAP or pass --intent-map)"
+    assert missing.stderr.strip() == (
+        "nope.yaml: file not found (set INTENT_MAP or pass --intent-map; `python -m skill init` writes a starter map)"
+    )
 
 
 # --------------------------------------------------------------------------- which models check compares

@@ -66,7 +66,9 @@ def test_installed_command_works_from_the_root_directory(installed, tmp_path):
 
     empty = run([command, "check"], cwd=tmp_path)
     assert empty.returncode == 1
-    assert empty.stderr.strip() == "intents.yaml: file not found (set INTENT_MAP or pass --intent-map)"
+    assert empty.stderr.strip() == (
+        "intents.yaml: file not found (set INTENT_MAP or pass --intent-map; `alexa-pushover init` writes a starter map)"
+    )
 
     init = run([command, "init"], cwd=tmp_path)
     assert init.returncode == 0, init.stderr

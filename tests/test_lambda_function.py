@@ -186,6 +186,22 @@ def test_without_a_skill_id_any_id_is_accepted_with_a_warning(credentials, caplo
     assert "ALEXA_SKILL_ID is not set" in caplog.text
 
 
+def test_a_half_configured_notifier_is_flagged_at_cold_start(credentials, tmp_path, caplog):
+    path = tmp_path / "family.yaml"
+    path.write_text(
+        "notifiers: {family: {token_env: FAMILY_TOKEN, user_env: FAMILY_USER}}\n"
+        "intents: {A: {notify: {message: hi, notifier: family}}, B: {notify: {message: ho}}}\n",
+        encoding="utf-8",
+    )
+    credentials.setenv("INTENT_MAP", str(path))
+    credentials.setenv("FAMILY_USER", USER)
+    with caplog.at_level(logging.WARNING, logger="skill.lambda_function"):
+        lambda_function.handler(envelope("LaunchRequest"), None)
+    assert (
+        "notifier 'family' is not set up: FAMILY_TOKEN is not set, so A will answer \"This skill is not set up yet\""
+    ) in caplog.text
+
+
 # --------------------------------------------------------------------------- credentials
 
 

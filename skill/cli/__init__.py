@@ -176,6 +176,11 @@ def main(argv: Sequence[str] | None = None, *, prog: str = MODULE_PROG) -> int:
     quiet = args.command in {"check", "model", "simulate", "init"}
     level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
     configure_logging(settings.log_format, level=level, secrets=(settings.pushover_token, settings.pushover_user))
+    if args.command != "init" and _missing(settings.intent_map_path):
+        # The loader would say "file not found" too; here the command also knows how to make one.
+        hint = f"set INTENT_MAP or pass --intent-map; `{prog} init` writes a starter map"
+        print(f"{settings.intent_map_path}: file not found ({hint})", file=sys.stderr)
+        return 1
     try:
         return _handler(args.command)(args, settings)
     except UsageError as err:
@@ -187,6 +192,17 @@ def main(argv: Sequence[str] | None = None, *, prog: str = MODULE_PROG) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _missing(path: str) -> bool:
+    """True when nothing is at ``path`` (one that cannot be read is the loader's to name)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _handler(command: str) -> Callable[[argparse.Namespace, Settings], int]:
