@@ -70,6 +70,19 @@ def test_bad_indentation_from_the_command_line_in_another_directory(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_key_indented_under_a_per_locale_text_is_named_where_it_stands(tmp_path, capsys):
+    text = "intents:\n  A:\n    notify:\n      message:\n        en-US: hi\n        de-DE: hallo\n        title: x\n"
+    path = write(tmp_path, text, "mine.yaml")
+    assert main(["check", "--intent-map", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"{path}:7:9: A.notify.message: 'title' is not a locale, but the other keys here are; "
+        "if it belongs a level up, indent it less\n"
+    )
+    fixed = write(tmp_path, text.replace("        title", "      title"), "fixed.yaml")
+    assert main(["check", "--intent-map", str(fixed)]) == 0
+
+
 # --------------------------------------------------------------------------- files that cannot be read
 
 

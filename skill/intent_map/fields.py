@@ -21,6 +21,15 @@ def template(
         hint = " (Home Assistant secrets go in environment variables here)" if value.tag == "!secret" else ""
         c.error(pos, f"{what}: YAML tag {value.tag} is not supported{hint}")
         return None
+    strays = [k for k in value if not is_locale_key(k)] if isinstance(value, dict) else []
+    if strays and len(strays) < len(value):  # e.g. `title:` indented under a per-locale text
+        for key in strays:
+            c.error(
+                c.kpos(value, key),
+                f"{what}: {key!r} is not a locale, but the other keys here are; "
+                "if it belongs a level up, indent it less",
+            )
+        return None
     if isinstance(value, bool) or value is None or isinstance(value, dict | list):
         c.error(pos, f"{what} must be text, not {kind(value)}")
         return None
