@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ def test_the_start_banner_in_the_docs_is_what_serve_prints(tmp_path: Path, monke
     for name in ("PUSHOVER_TOKEN", "PUSHOVER_USER", "ALEXA_SKILL_ID", "ALEXA_VERIFY", "UI_PASSWORD", "INTENT_MAP"):
         monkeypatch.delenv(name, raising=False)
     with serving(tmp_path) as served:
+        deadline = time.monotonic() + 10  # the banner's last line follows the one `serving` waits for
+        while "stop with" not in served.stderr and time.monotonic() < deadline:
+            time.sleep(0.05)
         printed = [
             re.sub(r"^\S+ \S+ ", "", line.rstrip("\n")).replace(EXAMPLE_MAP, "intents.yaml") for line in served.lines
         ]
