@@ -83,6 +83,24 @@ def test_a_key_indented_under_a_per_locale_text_is_named_where_it_stands(tmp_pat
     assert main(["check", "--intent-map", str(fixed)]) == 0
 
 
+def test_a_typo_in_the_intent_or_a_slot_name_given_to_simulate_is_named(tmp_path, capsys):
+    intents = "CancelAlertIntent, EmergencyIntent, LocateIntent, MessageDeviceIntent, ShoppingIntent"
+    example = str(ROOT / "intents.yaml")
+    assert main(["simulate", "LocateIntnet", "User=Paulus", "--intent-map", example]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"note: LocateIntnet is not an intent of {example} (its intents: {intents})\n"
+    assert "I don't know what to do for locate intnet" in captured.out
+
+    assert main(["simulate", "LocateIntent", "Usr=Paulus", "--intent-map", example]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "note: Usr: not a slot of LocateIntent (its slots: User)\n"
+    assert "Whom should I locate?" in captured.out  # Alexa asks for the slot it did not get
+
+    assert main(["simulate", "LocateIntent", "User=Paulus", "--intent-map", example]) == 0
+    assert main(["simulate", "AMAZON.HelpIntent", "--intent-map", example]) == 0
+    assert capsys.readouterr().err == ""
+
+
 # --------------------------------------------------------------------------- files that cannot be read
 
 

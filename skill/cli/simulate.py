@@ -6,6 +6,7 @@ import argparse
 import html
 import json
 import re
+import sys
 from typing import Any
 
 from ..config import Settings
@@ -36,6 +37,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     imap = load_intent_map(settings.intent_map_path)
     if args.send:
         _require_credentials(imap, settings, args.intent)
+    if not args.launch:
+        _note_unknown_names(imap, args.intent, slots)
     service = Service(imap, settings, dry_run=not args.send)
     try:
         skill = build_skill(service)
@@ -89,6 +92,20 @@ def _require_credentials(imap: IntentMap, settings: Settings, intent: str | None
         raise ConfigError(
             [Problem("", 0, 0, f"--send needs Pushover credentials; set {', '.join(dict.fromkeys(missing))}")]
         )
+
+
+def _note_unknown_names(imap: IntentMap, intent: str, slots: dict[str, str]) -> None:
+    """A typo in the intent or a slot name is named on stderr: the skill only hears what Alexa would send."""
+    spec = imap.intents.get(intent)
+    if spec is None:
+        if not intent.startswith("AMAZON."):
+            known = ", ".join(sorted(imap.intents)) or "none"
+            print(f"note: {intent} is not an intent of {imap.path} (its intents: {known})", file=sys.stderr)
+        return
+    unknown = [name for name in slots if name not in spec.slots]
+    if unknown and spec.slots_declared:
+        known = ", ".join(spec.slots) or "none"
+        print(f"note: {', '.join(unknown)}: not a slot of {intent} (its slots: {known})", file=sys.stderr)
 
 
 def _resolve(imap: IntentMap, intent: str, slot: str, spoken: str, locale: str) -> tuple[str, str | None] | None:
