@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,12 @@ def test_readme_configuration_yaml_has_alexa_intent_script_and_a_launch_answer(p
     assert "\nalexa:\n" in text and "\nintent_script:\n" in text
     assert main(COMMANDS[0].split()) == 0
     assert "launch answer" in capsys.readouterr().out
+
+
+def test_readme_names_the_note_check_adds_in_the_checkout(pasted, capsys, tmp_path):
+    shutil.copytree(README.parent / "interaction_models", tmp_path / "interaction_models")
+    assert main(COMMANDS[0].split()) == 0
+    note = capsys.readouterr().err.splitlines()[-1]
+    shown = README.read_text(encoding="utf-8").split("beside the example's `interaction_models/`", 1)[1]
+    assert note.startswith("note: interaction_models was not compared")
+    assert note == " ".join(shown.split("`")[1].split())
