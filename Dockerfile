@@ -1,4 +1,4 @@
-# The web service: `python -m skill serve` on waitress, the production WSGI server.
+# The web service: `python -m skill serve` on hypercorn, the production HTTP server.
 # Serve it behind a TLS terminator on port 443 (docs/deploy.md); configure it by environment.
 #
 #   docker build -t alexa-pushover .

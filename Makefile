@@ -85,8 +85,8 @@ clean:
 LAMBDA_PYTHON_VERSION ?= 3.13
 LAMBDA_PIP_PLATFORM   ?= manylinux2014_aarch64 manylinux_2_28_aarch64
 LAMBDA_PYTHON         ?= python$(LAMBDA_PYTHON_VERSION)
-# Flask and waitress serve the web endpoint; cryptography checks signatures that Lambda never gets.
-LAMBDA_WEB_ONLY       := Flask waitress cryptography
+# Flask and hypercorn serve the web endpoint; cryptography checks signatures that Lambda never gets.
+LAMBDA_WEB_ONLY       := Flask hypercorn cryptography
 lambda_empty :=
 lambda_space := $(lambda_empty) $(lambda_empty)
 

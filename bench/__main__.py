@@ -30,6 +30,7 @@ SIZES: dict[str, tuple[dict, dict]] = {
     "coldstart": ({"repeats": 9}, {"repeats": 3}),
     "connections": ({"n": 100}, {"n": 100}),
     "load": ({"n": 2000, "concurrency": 16}, {"n": 300, "concurrency": 16}),
+    "lockout": ({"n": 1000, "probes": 3}, {"n": 300, "probes": 1, "timeout_s": 2.0}),
 }  # fmt: skip
 ROWS = tuple(SIZES)
 
@@ -64,6 +65,10 @@ def measure(row: str) -> Callable[..., list[Figure]]:
         from bench.serving import measure_load
 
         return measure_load
+    if row == "lockout":
+        from bench.lockout import measure_lockout
+
+        return measure_lockout
     raise ValueError(f"unknown row {row!r}")
 
 

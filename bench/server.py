@@ -1,9 +1,11 @@
 """A server process for the HTTP rows and profiles: ``python -m bench.server KIND --threads N [--profile PATH]``.
 
-KIND is ``anchor`` or ``bare`` (bench/anchor_flask.py on plain waitress), or ``ours``: our
-``create_app()`` on our ``WebServer``, as ``serve`` builds them from the environment, except
-that with ``BENCH_CHAIN_PEM`` set the verifier's certificate fetch reads that file instead of
-Amazon's S3. (The HTTP row runs the real ``python -m skill serve --no-verify`` instead.)
+KIND is ``anchor`` or ``bare`` (bench/anchor_flask.py on plain waitress), ``ours``: our
+``create_app()`` on our ``WebServer`` (hypercorn), as ``serve`` builds them from the environment,
+or ``previous``: the same app on waitress as ``serve`` ran it before (waitress's defaults: 100
+connections, 120 s idle timeout), to compare servers. With ``BENCH_CHAIN_PEM`` set the verifier's
+certificate fetch reads that file instead of Amazon's S3. (The HTTP row runs the real
+``python -m skill serve --no-verify`` as ours.)
 
 ``--profile PATH`` runs every request under cProfile (one profiler per worker thread, wall
 clock) and writes the merged stats to PATH when the server stops.
@@ -79,10 +81,10 @@ def _serve_waitress(app: Any, threads: int) -> None:
             raise
 
 
-def _serve_ours(wrap: Callable[[WSGIApp], WSGIApp], threads: int) -> None:
+def _create_ours() -> Any:
     from skill.config import load_settings
     from skill.logs import configure_logging
-    from skill.web import WebServer, create_app, skill_of
+    from skill.web import create_app
 
     settings = load_settings()
     configure_logging(settings.log_format, level=logging.INFO, secrets=(settings.pushover_token,))
@@ -90,7 +92,13 @@ def _serve_ours(wrap: Callable[[WSGIApp], WSGIApp], threads: int) -> None:
     if os.environ.get("BENCH_CHAIN_PEM"):
         chain = Path(os.environ["BENCH_CHAIN_PEM"]).read_bytes()
         config["FETCH"] = lambda url: chain
-    app = create_app(config)
+    return create_app(config)
+
+
+def _serve_ours(wrap: Callable[[WSGIApp], WSGIApp], threads: int) -> None:
+    from skill.web import WebServer, skill_of
+
+    app = _create_ours()
     app.wsgi_app = wrap(app.wsgi_app)  # type: ignore[method-assign]
     try:
         with WebServer(app, host="127.0.0.1", port=0, threads=threads) as server:
@@ -108,7 +116,7 @@ def _serve_ours(wrap: Callable[[WSGIApp], WSGIApp], threads: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.server")
-    parser.add_argument("kind", choices=["ours", "anchor", "bare"])
+    parser.add_argument("kind", choices=["ours", "previous", "anchor", "bare"])
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--profile", metavar="PATH", help="write merged cProfile stats here on stop")
     args = parser.parse_args(argv)
@@ -124,6 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.kind == "ours":
             _serve_ours(wrap, args.threads)
+        elif args.kind == "previous":
+            from skill.web import skill_of
+
+            app = _create_ours()
+            app.wsgi_app = wrap(app.wsgi_app)  # type: ignore[method-assign]
+            try:
+                _serve_waitress(app, args.threads)
+            finally:
+                skill_of(app).close()
         else:
             from bench.anchor_flask import create_anchor_app, create_bare_app
 

@@ -1,4 +1,8 @@
-"""Rows "http" and "load": POST /alexa through waitress, with the fake Pushover on loopback."""
+"""Rows "http" and "load": POST /alexa through the real server, with the fake Pushover on loopback.
+
+The http row also runs the same app on the server it had before (waitress, 4 threads: "previous"),
+so a change of server shows in throughput and p99.
+"""
 
 from __future__ import annotations
 
@@ -40,9 +44,13 @@ def locate_requests(n: int) -> list[Request]:
     ]
 
 
+#: What ``serve`` ran waitress with before hypercorn; the anchors and "previous" keep it.
+PREVIOUS_THREADS = 4
+
+
 def server_threads() -> int:
-    """The thread count ``serve`` runs waitress with; the anchors get the same."""
-    from skill.web import DEFAULT_THREADS
+    """The worker threads ``serve`` runs the app in."""
+    from skill.server import DEFAULT_THREADS
 
     return int(DEFAULT_THREADS)
 
@@ -58,10 +66,14 @@ def _pushover_env(fake_url: str, workdir: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def http_servers(fake_url: str, workdir: Path, threads: int) -> Iterator[dict[str, ServerProcess]]:
-    """ours (``python -m skill serve --no-verify``), anchor (a) and bare (b), all listening."""
+    """ours (``python -m skill serve --no-verify``), previous (the app on waitress), anchor (a) and bare (b)."""
     env = _pushover_env(fake_url, workdir)
+    previous_env = {**env, "ALEXA_VERIFY": "0"}
     servers = {
         "ours": ServerProcess(ours_argv("--no-verify"), env, workdir / "ours.log", name="ours"),
+        "previous": ServerProcess(
+            bench_server_argv("previous", threads), previous_env, workdir / "previous.log", name="previous"
+        ),
         "anchor": ServerProcess(bench_server_argv("anchor", threads), env, workdir / "anchor.log", name="anchor"),
         "bare": ServerProcess(bench_server_argv("bare", threads), env, workdir / "bare.log", name="bare"),
     }
@@ -98,7 +110,7 @@ def _run_counted(fake: FakeProcess, server: ServerProcess, requests: Sequence[Re
 def measure_http(n_by_concurrency: dict[int, int] | None = None, repeats: int = 5, warmup: int = 50) -> list[Figure]:
     """Throughput and p50/p99 of ours, anchor (a) and bare (b) at each concurrency, interleaved."""
     n_by_concurrency = n_by_concurrency or {1: 300, 8: 600}
-    threads = server_threads()
+    threads = PREVIOUS_THREADS
     figures: list[Figure] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-http-") as tmp,
@@ -134,7 +146,10 @@ def _http_figures(runs: dict[str, list[Run]], concurrency: int, n: int, repeats:
             for name in runs
         },
         "errors": {name: sum(r.result.errors for r in runs[name]) for name in runs},
-        "notifications_match": all(r.notifications == r.result.ok for name in ("ours", "anchor") for r in runs[name]),
+        "notifications_match": all(
+            r.notifications == r.result.ok for name in ("ours", "previous", "anchor") for r in runs[name]
+        ),
+        "ours_threads": server_threads(),
     }  # fmt: skip
     if any(extra["errors"].values()) or not extra["notifications_match"]:
         extra["warning"] = (
@@ -157,6 +172,14 @@ def _http_figures(runs: dict[str, list[Run]], concurrency: int, n: int, repeats:
         Figure("http", f"HTTP {c} throughput vs bare", "req/s", median(tp["ours"]), median(tp["bare"]), anchor_b,
                better="higher", samples={"ours": tp["ours"], "bare": tp["bare"]},
                extra={"bare_p50_ms": median(p50["bare"]), "bare_p99_ms": median(p99["bare"])}),
+    ]  # fmt: skip
+    previous = "our app on waitress as serve ran it before (4 threads, waitress defaults)"
+    figures += [
+        Figure("http", f"HTTP {c} throughput vs previous server", "req/s", median(tp["ours"]),
+               median(tp["previous"]), previous, better="higher",
+               samples={"ours": tp["ours"], "previous": tp["previous"]}),
+        Figure("http", f"HTTP {c} p99 vs previous server", "ms", median(p99["ours"]), median(p99["previous"]),
+               previous, samples={"ours": p99["ours"], "previous": p99["previous"]}),
     ]  # fmt: skip
     if cpu["ours"] and cpu["anchor"]:
         figures.append(

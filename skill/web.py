@@ -1,4 +1,4 @@
-"""The web service: ``create_app()`` (Flask: ``POST /alexa``, ``GET /healthz``) and ``run_server()`` (waitress).
+"""The web service: ``create_app()`` (Flask: ``POST /alexa``, ``GET /healthz``) and ``run_server()`` (skill.server).
 
 The only module that imports Flask. ``POST /alexa`` hands the raw body to the verifier and then
 to the same skill object ``simulate`` and Lambda use (``alexa.parse_envelope`` + ``alexa.invoke``).
@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -27,11 +25,9 @@ from functools import partial
 from types import FrameType, ModuleType
 from typing import Any, Final
 
-import waitress
 from ask_sdk_core.skill import CustomSkill
 from flask import Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from waitress import wasyncore
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -43,6 +39,13 @@ from .intent_map import IntentMap, load_intent_map
 from .outbox import Outbox
 from .recent import RecentRequest, RecentRequests
 from .reloader import Generation, MapHolder, MapWatcher
+from .server import (
+    BODY_TIMEOUT_S,
+    DEFAULT_MAX_BODY_BYTES,
+    HEAD_TIMEOUT_S,
+    WebServer,
+    raise_open_files_limit,
+)
 from .service import Service
 from .verify import RequestVerifier
 
@@ -51,15 +54,10 @@ logger = logging.getLogger(__name__)
 #: Alexa posts ``application/json;charset=UTF-8``. Refusing other types also means a web page
 #: cannot post here from a browser without a CORS preflight, which this app never grants.
 JSON_MIMETYPE: Final = "application/json"
-#: waitress buffers a whole body before the app sees it; it refuses bodies from this size on
-#: (with its own plain-text 413). Smaller bodies over ``MAX_BODY_BYTES`` get the app's JSON 413.
-SERVER_MAX_BODY_BYTES: Final = 8 * const.MAX_BODY_BYTES
+#: The server reads a whole body before the app sees it; it refuses bodies above this unread
+#: (skill.server). Smaller bodies over ``MAX_BODY_BYTES`` get the app's own 413, logged.
+SERVER_MAX_BODY_BYTES: Final = DEFAULT_MAX_BODY_BYTES
 READ_CHUNK_BYTES: Final = 64 * 1024
-#: Worker threads. A request holds one for at most its deadline (6.5 s), mostly waiting on Pushover:
-#: enough that 64 requests at once are all answered in time (docs/reliability.md, "The deadline").
-DEFAULT_THREADS: Final = 96
-#: How long a stop waits for requests in flight; Alexa gives up on an answer after about 8 s.
-STOP_TIMEOUT_S: Final = 8.0
 #: Signals that stop ``run_server`` cleanly (SIGTERM is what ``docker stop`` sends).
 STOP_SIGNALS: Final = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
 
@@ -251,23 +249,24 @@ def _alexa() -> ResponseReturnValue:
 
 
 def _read_body() -> bytes:
-    """The raw body, at most MAX_CONTENT_LENGTH bytes (413 beyond), with or without a Content-Length."""
+    """The raw body, at most MAX_CONTENT_LENGTH bytes (413 beyond; the limit itself is allowed).
+
+    Read from ``wsgi.input`` itself: exactly Content-Length bytes, or, for a body the server has
+    de-chunked and ends (``wsgi.input_terminated``), up to one byte past the limit to know.
+    Werkzeug's wrapped stream would refuse a read past the limit even when the body ends there.
+    """
     limit = current_app.config["MAX_CONTENT_LENGTH"] or const.MAX_BODY_BYTES
     length = request.content_length
-    if length is not None:
-        if length > limit:
-            raise RequestEntityTooLarge()
-        stream = request.stream  # ends at Content-Length
-    elif request.environ.get("wsgi.input_terminated"):
-        # A chunked body the server de-chunked and ends. Werkzeug's own guard for this case stops
-        # quietly at the limit (a truncated body), so the bound is kept here.
-        stream = request.input_stream
-    else:
+    if length is not None and length > limit:
+        raise RequestEntityTooLarge()
+    if length is None and not request.environ.get("wsgi.input_terminated"):
         return b""  # no length and no end: WSGI offers no safe way to read it
+    stream = request.environ["wsgi.input"]
+    wanted = length if length is not None else limit + 1
     chunks: list[bytes] = []
     size = 0
-    while size <= limit:
-        chunk = stream.read(min(READ_CHUNK_BYTES, limit + 1 - size))
+    while size < wanted:
+        chunk = stream.read(min(READ_CHUNK_BYTES, wanted - size))
         if not chunk:
             break
         chunks.append(chunk)
@@ -398,138 +397,8 @@ def _remember(status: int, ms: float, result: alexa.Result | None, refusal: str 
 # --------------------------------------------------------------------------- the server
 
 
-class WebServer:
-    """The app on waitress, bound at construction (``port=0`` picks a free port), stoppable from any thread.
-
-    waitress has no public stop. ``stop()`` closes the listening socket, lets the requests in
-    flight finish (up to ``STOP_TIMEOUT_S``), sends their answers and closes every connection.
-    Sockets are closed inside waitress's event loop (handed over through its trigger, a wake-up
-    pipe), never under the loop's feet; the pipe itself is closed by ``serve()`` once the loop has
-    ended and no other thread can still write to it (a write to a closed descriptor could land in
-    whatever file reuses its number).
-    """
-
-    def __init__(self, app: Flask, *, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
-        # The socket is bound here, not by waitress: when waitress's own bind fails, it leaves its
-        # worker threads and wake-up pipe behind.
-        sock = _bind(host, port)
-        try:
-            self._server = waitress.create_server(
-                app, sockets=[sock], threads=threads, max_request_body_size=SERVER_MAX_BODY_BYTES
-            )
-        except BaseException:
-            sock.close()
-            raise
-        self.host: str = self._server.effective_host
-        self.port: int = int(self._server.effective_port)
-        #: Held while handing work to the loop and while closing after it: the two never overlap.
-        self._lock = threading.Lock()
-        self._state = "new"  # -> "serving" -> "stopped"
-        self._stopping = False
-        self._done = threading.Event()
-
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:5000``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def serve(self) -> None:
-        """Answer requests in this thread until ``stop()``."""
-        with self._lock:
-            if self._state != "new":
-                return
-            self._state = "serving"
-        try:
-            self._server.run()
-        finally:
-            with self._lock:
-                self._state = "stopped"
-                self._close_all()
-            self._done.set()
-
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Stop serving and close every socket and thread; from any thread but the one in ``serve()``."""
-        with self._lock:
-            state, first = self._state, not self._stopping
-            self._stopping = True
-            if state == "new":  # never served: no event loop runs, so close here
-                self._state = "stopped"
-                self._close_all()
-        if state == "new":
-            self._done.set()
-            return
-        if first and state == "serving":
-            self._hand_over(self._close_listener)
-            self._server.task_dispatcher.shutdown(timeout=timeout)
-            self._hand_over(self._close_connections)
-        if not self._done.wait(timeout):
-            logger.warning("the server did not stop within %.0f s", timeout)
-
-    def __enter__(self) -> WebServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def _hand_over(self, thunk: Callable[[], None]) -> None:
-        """Run ``thunk`` in the event loop, unless the loop has already ended."""
-        with self._lock:
-            if self._state == "serving":
-                self._server.trigger.pull_trigger(thunk)
-
-    # In waitress's event-loop thread:
-
-    def _close_listener(self) -> None:
-        # BaseWSGIServer.close() would also close the trigger, which worker threads still pull.
-        wasyncore.dispatcher.close(self._server)
-
-    def _close_connections(self) -> None:
-        for channel in list(self._server.active_channels.values()):
-            if channel.requests:  # never served (the workers are gone): drop it
-                channel.will_close = True
-            else:  # send what is buffered, then close
-                channel.close_when_flushed = True
-        # Out of the loop's map, so the loop ends with the last connection; serve() closes the pipe.
-        self._server.trigger.del_channel()
-
-    # After the loop, holding the lock:
-
-    def _close_all(self) -> None:
-        dispatcher = self._server.task_dispatcher
-        dispatcher.shutdown(timeout=STOP_TIMEOUT_S)
-        for channel in list(self._server.active_channels.values()):
-            channel.handle_close()
-        if dispatcher.threads:  # a request still runs and will pull the trigger when it ends
-            logger.warning("%d request(s) still running at exit", len(dispatcher.threads))
-            wasyncore.dispatcher.close(self._server)
-        else:
-            self._server.close()  # the listening socket (if still open) and the trigger's pipe
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host`` (its first address, IPv4 first, when a name has several)."""
-    try:
-        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as err:
-        raise ConfigError(f"cannot listen on {host}: {err.strerror}") from err
-    infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        if os.name == "posix":  # a restart need not wait for the old connections' TIME_WAIT
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
 def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False, reload: bool = True) -> int:
-    """Serve the skill on waitress until SIGTERM or SIGINT; 0 after a clean stop.
+    """Serve the skill on skill.server's WebServer until SIGTERM or SIGINT; 0 after a clean stop.
 
     With ``reload`` the intent map is loaded again when its file changes or on SIGHUP (skill.reloader).
 
@@ -537,6 +406,7 @@ def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False,
     CA bundle, an address that cannot be bound, or ``ngrok`` without pyngrok.
     """
     tunnels = _import_pyngrok() if ngrok else None
+    open_files = raise_open_files_limit()
     app = create_app({"SETTINGS": settings})
     ext = skill_of(app)
     try:
@@ -555,7 +425,7 @@ def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False,
             if watcher is not None:
                 watcher.start()
             with _stop_on_signals(server), _reload_on_sighup(watcher):
-                _log_banner(ext, server, public_url, reload=reload)  # after the handlers: ready for signals
+                _log_banner(ext, server, public_url, open_files, reload=reload)  # after the handlers: ready for signals
                 if ext.outbox is not None:
                     ext.outbox.start()
                 server.serve()
@@ -573,7 +443,9 @@ def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False,
     return 0
 
 
-def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None, *, reload: bool = False) -> None:
+def _log_banner(
+    ext: SkillExtension, server: WebServer, public_url: str | None, open_files: int | None, *, reload: bool = False
+) -> None:
     service, verifier = ext.service, ext.verifier
     if not service.dry_run:
         dry_run = "off"
@@ -594,6 +466,10 @@ def _log_banner(ext: SkillExtension, server: WebServer, public_url: str | None, 
             "url": f"{server.url}{ALEXA_PATH}", "port": server.port, "intents": intents, "dry_run": service.dry_run,
             "verification": verifier.verify_signature, "skill_id_set": bool(verifier.skill_id),
         },
+    )  # fmt: skip
+    logger.info(
+        "server: %d worker threads, open-files limit %s, request head within %.0f s, body within %.0f s",
+        server.threads, open_files or "unlimited", HEAD_TIMEOUT_S, BODY_TIMEOUT_S,
     )  # fmt: skip
     for line in service.setup_warnings():
         logger.warning("%s", line)

@@ -1,14 +1,22 @@
 """A loopback stand-in for Alexa's certificate host (``https://s3.amazonaws.com/echo.api/...``).
 
-``CertHost`` is a real HTTPS server on 127.0.0.1 (a self-signed certificate from tests/pki.py)
-with programmable routes: a status and a body, sent at once or dripped a few bytes at a time.
-``cert_host_session()`` gives a requests.Session whose transport sends ``https://s3.amazonaws.com/``
-there and refuses every other URL, so no test can reach the internet.
+``CertHost`` is a real HTTPS server on 127.0.0.1 (a self-signed certificate from tests/pki.py,
+also valid for ``s3.amazonaws.com``) with programmable routes: a status and a body, sent at once
+or dripped a few bytes at a time. Two ways to reach it:
+
+- in this process, ``cert_host_session()``: a requests.Session whose transport sends
+  ``https://s3.amazonaws.com/`` there and refuses every other URL;
+- from a server in a child process, ``ConnectProxy``: an HTTP proxy on 127.0.0.1 that tunnels
+  every CONNECT to the host (``HTTPS_PROXY`` for the child, and ``REQUESTS_CA_BUNDLE`` = the
+  host's ``ca_file`` so the child trusts it as ``s3.amazonaws.com``). Nothing leaves loopback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import selectors
+import socket
+import socketserver
 import ssl
 import threading
 import time
@@ -98,7 +106,7 @@ class CertHost(ThreadingHTTPServer):
 @contextlib.contextmanager
 def run_cert_host(directory: Path) -> Iterator[CertHost]:
     """Start a CertHost (its TLS files in ``directory``); stopped, dripping replies cut short, afterwards."""
-    cert_pem, key_pem = make_tls_server_cert()
+    cert_pem, key_pem = make_tls_server_cert(dns_names=("localhost", "s3.amazonaws.com"))
     (directory / "server.pem").write_bytes(cert_pem)
     (directory / "server.key").write_bytes(key_pem)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -163,3 +171,77 @@ def wait_until(predicate: object, timeout_s: float = 10.0) -> bool:
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(0.01)
+
+
+class _TunnelHandler(socketserver.BaseRequestHandler):
+    server: ConnectProxy
+
+    def handle(self) -> None:
+        client: socket.socket = self.request
+        client.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 8192:
+            data = client.recv(4096)
+            if not data:
+                return
+            head += data
+        target = head.split(b" ", 2)[1].decode("ascii", "replace")
+        with self.server.lock:
+            self.server.targets.append(target)
+        if not head.startswith(b"CONNECT "):
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        with socket.create_connection(self.server.upstream, timeout=10) as upstream:
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            _relay(client, upstream, self.server.stopping)
+
+
+def _relay(a: socket.socket, b: socket.socket, stopping: threading.Event) -> None:
+    """Copy bytes both ways until either side closes or the proxy stops (any descriptor number: no select())."""
+    peers = {a: b, b: a}
+    with selectors.DefaultSelector() as selector:
+        for sock in peers:
+            selector.register(sock, selectors.EVENT_READ)
+        while not stopping.is_set():
+            for key, _ in selector.select(0.1):
+                sock = key.fileobj
+                try:
+                    data = sock.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    peers[sock].sendall(data)  # type: ignore[index]
+                except OSError:
+                    return
+
+
+class ConnectProxy(socketserver.ThreadingTCPServer):
+    """An HTTP CONNECT proxy on 127.0.0.1 tunnelling every request to ``upstream``; ``targets``: what was asked for."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        super().__init__(("127.0.0.1", 0), _TunnelHandler)
+        self.upstream = upstream
+        self.targets: list[str] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextlib.contextmanager
+def run_connect_proxy(upstream: tuple[str, int]) -> Iterator[ConnectProxy]:
+    """Start a ConnectProxy to ``upstream``; stopped, tunnels closed, afterwards."""
+    proxy = ConnectProxy(upstream)
+    thread = threading.Thread(target=proxy.serve_forever, args=(0.05,), name="connect-proxy", daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stopping.set()
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join()

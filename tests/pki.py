@@ -190,8 +190,11 @@ def make_pki(
     return Pki(root, root_key, intermediate, inter_key, leaf, leaf_key)
 
 
-def make_tls_server_cert(host: str = "127.0.0.1") -> tuple[bytes, bytes]:
-    """Return ``(cert_pem, key_pem)``: a self-signed certificate for a local HTTPS test server."""
+def make_tls_server_cert(host: str = "127.0.0.1", dns_names: tuple[str, ...] = ("localhost",)) -> tuple[bytes, bytes]:
+    """Return ``(cert_pem, key_pem)``: a self-signed certificate for a local HTTPS test server.
+
+    ``dns_names`` lets it pose as another host (``s3.amazonaws.com`` behind a loopback proxy).
+    """
     key = rsa_key("tls-server")
     now = dt.datetime.now(dt.UTC)
     cert = (
@@ -204,7 +207,9 @@ def make_tls_server_cert(host: str = "127.0.0.1") -> tuple[bytes, bytes]:
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(host)), *(x509.DNSName(name) for name in dns_names)]
+            ),
             critical=False,
         )
         .add_extension(_ski(key), critical=False)

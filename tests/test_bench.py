@@ -114,7 +114,9 @@ def test_http_rows_count_every_notification_at_the_fake():
     assert [f.name for f in figures[:4]] == [
         "HTTP c=1 throughput", "HTTP c=1 p50", "HTTP c=1 p99", "HTTP c=1 throughput vs bare",
     ]  # fmt: skip
-    assert len(figures) in (8, 10)  # with the server-CPU lines where /proc exists
+    assert len(figures) in (12, 14)  # with the server-CPU lines where /proc exists
+    names = {f.name for f in figures}
+    assert {"HTTP c=1 throughput vs previous server", "HTTP c=2 p99 vs previous server"} <= names
     for figure in figures:
         if figure.name.endswith("server CPU"):
             # /proc counts CPU in clock ticks (10 ms): a handful of requests may not reach one.
@@ -122,7 +124,7 @@ def test_http_rows_count_every_notification_at_the_fake():
         else:
             assert_measured(figure)
     for head in (f for f in figures if f.name.endswith("throughput")):
-        assert head.extra["errors"] == {"ours": 0, "anchor": 0, "bare": 0}
+        assert head.extra["errors"] == {"ours": 0, "previous": 0, "anchor": 0, "bare": 0}
         assert head.extra["notifications_match"]
         (ours_run,) = head.extra["runs"]["ours"]
         assert ours_run["ok"] == ours_run["notifications"] == head.extra["n"]
@@ -226,3 +228,16 @@ def test_wrk_rows_count_every_answer_at_the_fake():
     assert head.extra["every_2xx_notified"]
     (ours_run,) = head.extra["runs"]["ours"]
     assert ours_run["requests"] > 0 and ours_run["notifications"] >= ours_run["requests"]
+
+
+@pytest.mark.slow
+def test_lockout_row_runs_both_servers():
+    from bench.lockout import measure_lockout
+
+    figures = by_name(measure_lockout(n=20, probes=1, timeout_s=5.0))
+    answered = figures["20 idle connections: answered (ours / previous 1)"]
+    assert answered.ours == 1 and answered.ok is True
+    assert answered.extra["previous"]["answered"] == 1  # 20 is within waitress's 100
+    for mode in ("idle", "drip", "stalled-body"):
+        recovered = [f for name, f in figures.items() if name.startswith(f"20 {mode} connections: recovered")]
+        assert [f.ours for f in recovered] == [1.0]

@@ -23,7 +23,7 @@ CORE = [
     "phrases",
     "logs",
 ]
-HEAVY_WEB = ("flask", "werkzeug", "waitress")
+HEAVY_WEB = ("flask", "werkzeug", "waitress", "hypercorn", "h11")
 BROKEN_ON_OPENSSL3 = ("flask_ask_sdk", "ask_sdk_webservice_support", "certvalidator", "oscrypto")
 
 

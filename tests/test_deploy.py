@@ -27,6 +27,7 @@ ROOT = Path(__file__).parent.parent
 SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:alexa-pushover-AbCdEf"
 WEB_ONLY = {"flask", "werkzeug", "waitress", "cryptography", "itsdangerous", "click", "blinker"}
+WEB_ONLY |= {"hypercorn", "h11", "h2", "wsproto", "priority"}
 
 
 # --------------------------------------------------------------------------- template.yaml

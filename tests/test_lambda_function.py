@@ -37,7 +37,7 @@ LAMBDA_VARS = (
     "AWS_LAMBDA_LOG_LEVEL", "ATTACHMENT_DIRS", "LOG_FORMAT",
 )  # fmt: skip
 #: Modules the Lambda path must never load (DESIGN.md; the last two fail at import on OpenSSL 3).
-FORBIDDEN = {"flask", "werkzeug", "waitress", "certvalidator", "oscrypto"}
+FORBIDDEN = {"flask", "werkzeug", "waitress", "hypercorn", "certvalidator", "oscrypto"}
 
 
 class AWSError(Exception):

@@ -1,4 +1,4 @@
-"""Tests for skill.web: POST /alexa and GET /healthz, through Flask's test client and through waitress."""
+"""Tests for skill.web: POST /alexa and GET /healthz, through Flask's test client and through the real server."""
 
 from __future__ import annotations
 
@@ -167,9 +167,9 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def live(app: Flask) -> Iterator[WebServer]:
-    """The app on waitress at 127.0.0.1, a free port, in a thread; stopped (and checked) after the test."""
+    """The app on the real server at 127.0.0.1, a free port, in a thread; stopped (and checked) after the test."""
     server = WebServer(app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.serve, name="test-waitress-loop")
+    thread = threading.Thread(target=server.serve, name="test-server-loop")
     thread.start()
     yield server
     server.stop()
@@ -633,10 +633,10 @@ def test_endpoint_answers_like_simulate(
     assert response.get_json() == simulated
 
 
-# --------------------------------------------------------------------------- through waitress and real HTTP
+# --------------------------------------------------------------------------- through the real server and HTTP
 
 
-def test_signed_request_through_waitress(
+def test_signed_request_through_the_server(
     live: WebServer, session: requests.Session, pki: Pki, fake_pushover: FakePushover
 ) -> None:
     body = _valid()
@@ -647,7 +647,7 @@ def test_signed_request_through_waitress(
     assert len(fake_pushover.requests_to("messages")) == 1
 
 
-def test_chunked_signed_request_through_waitress(live: WebServer, session: requests.Session, pki: Pki) -> None:
+def test_chunked_signed_request_through_the_server(live: WebServer, session: requests.Session, pki: Pki) -> None:
     body = _valid()
     response = session.post(
         f"{live.url}/alexa", data=iter([body[:100], body[100:]]), headers=alexa_headers(body, pki), timeout=10
@@ -667,7 +667,7 @@ def test_forged_request_through_waitress_sends_nothing(
     assert fake_pushover.requests == []
 
 
-def test_limits_and_methods_through_waitress(live: WebServer, session: requests.Session) -> None:
+def test_limits_and_methods_through_the_server(live: WebServer, session: requests.Session) -> None:
     url = f"{live.url}/alexa"
     too_big = b" " * (const.MAX_BODY_BYTES + 1)
     response = session.post(url, data=too_big, headers={"Content-Type": "application/json"}, timeout=10)
@@ -687,7 +687,24 @@ def test_limits_and_methods_through_waitress(live: WebServer, session: requests.
     assert session.get(f"{live.url}/healthz", timeout=10).json()["status"] == "ok"
 
 
-def test_waitress_refuses_huge_bodies_before_reading_them(live: WebServer) -> None:
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_of_exactly_the_limit_through_the_server(
+    live: WebServer, session: requests.Session, pki: Pki, chunked: bool
+) -> None:
+    compact = _valid()
+    body = compact + b" " * (const.MAX_BODY_BYTES - len(compact))
+    assert len(body) == const.MAX_BODY_BYTES == 131_072
+    data: bytes | Iterator[bytes] = iter([body[:1000], body[1000:]]) if chunked else body
+    response = session.post(f"{live.url}/alexa", data=data, headers=alexa_headers(body, pki), timeout=10)
+    assert response.status_code == 200
+    assert speech_of(response.json()) == LOCATE_SPEECH
+    over = body + b" "
+    data = iter([over[:1000], over[1000:]]) if chunked else over
+    response = session.post(f"{live.url}/alexa", data=data, headers=alexa_headers(over, pki), timeout=10)
+    assert response.status_code == 413
+
+
+def test_the_server_refuses_huge_bodies_before_reading_them(live: WebServer) -> None:
     with socket.create_connection((live.host, live.port), timeout=10) as sock:
         sock.sendall(
             b"POST /alexa HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
@@ -738,30 +755,6 @@ def test_stop_lets_the_request_in_flight_finish(
     assert speech_of(answer.json()) == LOCATE_SPEECH
 
 
-def test_stop_never_writes_to_a_closed_wake_up_pipe(
-    app: Flask, session: requests.Session, web_log: pytest.LogCaptureFixture
-) -> None:
-    # The loop may run a handed-over step before pull_trigger() has written its wake-up byte
-    # (another thread's byte woke it); the pipe must still be open for that write.
-    server = WebServer(app, host="127.0.0.1", port=0)
-    trigger = server._server.trigger
-    real_pull = trigger.pull_trigger
-
-    def pull_then_pull_again(thunk: Any = None) -> None:
-        real_pull(thunk)
-        time.sleep(0.1)  # time for the loop to run the step and, if it could, close the pipe
-        real_pull()  # what a worker thread finishing a request does
-
-    trigger.pull_trigger = pull_then_pull_again
-    thread = threading.Thread(target=server.serve)
-    thread.start()
-    assert session.get(f"{server.url}/healthz", timeout=10).status_code == 200
-    server.stop()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
-    assert [r.getMessage() for r in web_log.records if r.levelno >= logging.WARNING] == []
-
-
 def test_stop_before_serve_and_twice(app: Flask) -> None:
     server = WebServer(app, host="127.0.0.1", port=0)
     server.stop()
@@ -778,9 +771,9 @@ def test_no_worker_thread_outlives_the_server(app: Flask, session: requests.Sess
         session.get(f"{server.url}/healthz", timeout=10)
     thread.join(timeout=10)
     deadline = time.monotonic() + 2
-    while any(t.name.startswith("waitress-") for t in threading.enumerate()) and time.monotonic() < deadline:
+    while any(t.name.startswith("skill-web") for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert [t.name for t in threading.enumerate() if t.name.startswith("waitress-")] == []
+    assert [t.name for t in threading.enumerate() if t.name.startswith("skill-web")] == []
 
 
 def test_port_zero_binds_a_free_port(app: Flask) -> None:
