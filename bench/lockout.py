@@ -110,6 +110,7 @@ def measure_lockout(n: int = 1000, probes: int = 3, timeout_s: float = 5.0) -> l
                     results[name][mode] = {
                         "answered": len(answered), "probes": probes,
                         "slowest_ms": round(max(answered), 1) if answered else None,
+                        "answers_ms": [None if a is None else round(a, 1) for a in answers],
                         "recovered": after is not None,
                     }  # fmt: skip
     for mode in MODES:
