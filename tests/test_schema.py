@@ -261,5 +261,5 @@ def test_typos_in_every_form_are_flagged_where_they_stand(text, path, key):
 def test_home_assistant_configuration_keys_stay_allowed_as_the_loader_only_warns():
     text = "homeassistant: {name: Home}\nalexa: {smart_home: {}, intents: {A: {speech: hi}}}\n"
     imap = parse_intent_map(text, "configuration.yaml")
-    assert len(imap.warnings) == 2
+    assert any("'homeassistant'" in w.message for w in imap.warnings)
     assert schema_errors(yaml.safe_load(text)) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..errors import Problem
@@ -37,7 +38,7 @@ class Checker:
         """Where the value of ``key`` in ``mapping`` starts (else the mapping itself)."""
         return getattr(mapping, "value_pos", {}).get(key) or getattr(mapping, "pos", None)
 
-    def check_keys(self, mapping: YMap, allowed: set[str], where: str) -> None:
+    def check_keys(self, mapping: YMap, allowed: AbstractSet[str], where: str) -> None:
         """A problem for every key of ``mapping`` that is not in ``allowed``."""
         for key in mapping:
             if key not in allowed:

@@ -8,6 +8,7 @@ import jinja2
 
 from ..render import Template, compile_template
 from .checker import Checker, is_locale_key, kind
+from .keys import CARD_KEYS, SPEECH_KEYS
 from .names import NAME_RULE, is_application_id, is_intent_name
 from .spec import FALLBACK_KEY, CardSpec, IntentSpec, Localized, Pos, SpeechSpec, TemplateField
 from .yaml_reader import Tagged, YMap
@@ -70,7 +71,7 @@ def read_speech(c: Checker, value: Any, pos: Pos | None, what: str) -> SpeechSpe
                 merged[key] = one.text.pick(None)
         return SpeechSpec(TemplateField(Localized(merged), pos or Pos(c.path, 1, 1))) if merged else None
     if isinstance(value, dict):
-        c.check_keys(value, {"type", "text"}, what)
+        c.check_keys(value, SPEECH_KEYS, what)
         kind = value.get("type", "plain")
         kind = "plain" if kind == "plaintext" else kind  # Home Assistant's older configs and tests
         if kind not in {"plain", "ssml"}:
@@ -115,7 +116,7 @@ def responses(c: Checker, spec: IntentSpec, body: YMap) -> None:
     if "card" in body:
         card = c.expect_map(body["card"], c.vpos(body, "card"), f"{spec.name}.card")
         if card is not None:
-            c.check_keys(card, {"type", "title", "content"}, f"{spec.name}.card")
+            c.check_keys(card, CARD_KEYS, f"{spec.name}.card")
             if card.get("type", "simple") != "simple":
                 c.error(c.vpos(card, "type"), f"{spec.name}.card: only type simple is supported")
             title = localized_template(c, card.get("title", ""), c.vpos(card, "title"), f"{spec.name}.card.title")

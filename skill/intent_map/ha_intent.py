@@ -7,14 +7,12 @@ from typing import Any
 from .checker import Checker
 from .checks import add_intent
 from .fields import intent_body, responses
+from .keys import HA_ACTION_KEYS, HA_DATA_KEYS, HA_INTENT_KEYS, HA_SCRIPT_ONLY_KEYS
 from .names import is_application_id
 from .notification import notifier_name, read_notification
 from .spec import EntryNote, IntentMap, IntentSpec
 from .yaml_reader import YMap
 
-_HA_INTENT_KEYS = {"action", "speech", "reprompt", "card", "description", "async_action", "mode", "platforms"}
-_HA_DATA_KEYS = {"message", "title", "target", "data"}
-_ACTION_KEYS = {"action", "service", "data", "data_template", "target", "metadata", "enabled", "alias"}
 #: Home Assistant runs ``<applicationId>.SessionEndedRequest`` when a skill's session ends.
 _SESSION_ENDED = ".SessionEndedRequest"
 
@@ -37,7 +35,7 @@ def read_entries(c: Checker, imap: IntentMap, entries: YMap | None, block: str, 
 
 def ha_intent(c: Checker, name: Any, body: Any, parent: YMap, form: str) -> IntentSpec | None:
     """One Home Assistant intent: its notify actions and its responses."""
-    allowed = _HA_INTENT_KEYS if form == "intent_script" else _HA_INTENT_KEYS - {"reprompt", "mode", "platforms"}
+    allowed = HA_INTENT_KEYS if form == "intent_script" else HA_INTENT_KEYS - HA_SCRIPT_ONLY_KEYS
     found = intent_body(c, name, body, parent, allowed, form)
     if found is None:
         return None
@@ -53,7 +51,7 @@ def ha_intent(c: Checker, name: Any, body: Any, parent: YMap, form: str) -> Inte
 def ha_action(c: Checker, spec: IntentSpec, action: YMap) -> None:
     """One ``action: notify.<name>`` with its ``data:`` as a notification."""
     where = f"{spec.name}.action"
-    c.check_keys(action, _ACTION_KEYS, where)
+    c.check_keys(action, HA_ACTION_KEYS, where)
     key = "action" if "action" in action else "service" if "service" in action else None
     if key is None:
         c.error(action.pos, f"{where} needs `action: notify.<name>`")
@@ -74,8 +72,8 @@ def ha_action(c: Checker, spec: IntentSpec, action: YMap) -> None:
     data = c.expect_map(action[data_key], c.vpos(action, data_key), f"{where}.{data_key}")
     if data is None:
         return
-    c.check_keys(data, _HA_DATA_KEYS, f"{where}.{data_key}")
-    flat = YMap({k: v for k, v in data.items() if k in _HA_DATA_KEYS - {"data"}})
+    c.check_keys(data, HA_DATA_KEYS, f"{where}.{data_key}")
+    flat = YMap({k: v for k, v in data.items() if k in HA_DATA_KEYS - {"data"}})
     flat.pos, flat.key_pos, flat.value_pos = data.pos, data.key_pos, data.value_pos
     extra = None
     if "data" in data:

@@ -11,11 +11,11 @@ import re
 from .. import const
 from ..people import ID_RE, TO_ME, match_key
 from .checker import Checker, kind
+from .keys import PERSON_KEYS, SLOT_TYPE_FROM_KEYS
 from .notification import notifier_name
 from .spec import ENV_NAME_RE, FALLBACK_KEY, IntentMap, PersonSpec, Pos, SlotTypeSpec, SlotTypeValue
 from .yaml_reader import YMap
 
-_PERSON_KEYS = {"person_ids", "user_env", "devices", "notifier", "synonyms"}
 PERSON_ID_PREFIX = "amzn1.ask.person."
 DEVICE_ID_PREFIX = "amzn1.ask.device."
 
@@ -34,7 +34,7 @@ def read_people(c: Checker, top: YMap, imap: IntentMap) -> None:
         if body_map is None:
             continue
         where = f"person {name}"
-        c.check_keys(body_map, _PERSON_KEYS, where)
+        c.check_keys(body_map, PERSON_KEYS, where)
         person_ids = []
         for pid, ipos in _texts(c, body_map, "person_ids", where):
             if not ID_RE.match(pid):
@@ -108,7 +108,7 @@ def read_rooms(c: Checker, top: YMap, imap: IntentMap) -> None:
 
 def people_slot_type(c: Checker, name: str, body: YMap, kpos: Pos | None, imap: IntentMap) -> SlotTypeSpec | None:
     """``{from: people}``: a slot type whose values are the people (id = name) with their synonyms."""
-    c.check_keys(body, {"from"}, f"slot type {name}")
+    c.check_keys(body, SLOT_TYPE_FROM_KEYS, f"slot type {name}")
     if body["from"] != "people":
         c.error(c.vpos(body, "from"), f"slot type {name}: from must be people, not {kind(body['from'])}")
         return None

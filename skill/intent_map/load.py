@@ -10,7 +10,8 @@ from .alexa_intents import load_alexa
 from .checker import Checker
 from .checks import check_references
 from .intent_script import load_intent_script
-from .native import TOP_KEYS, load_globals, load_native
+from .keys import TOP_KEYS
+from .native import load_globals, load_native
 from .spec import IntentMap, Pos
 from .yaml_reader import read_yaml
 

@@ -17,6 +17,15 @@ from .checker import Checker, is_locale_key, kind
 from .checks import add_intent
 from .fields import intent_body, localized_template, read_speech, responses
 from .household import people_slot_type, read_people, read_rooms
+from .keys import (
+    CANCEL_KEYS,
+    INTENT_KEYS,
+    LAUNCH_KEYS,
+    NOTIFIER_KEYS,
+    SLOT_KEYS,
+    SLOT_TYPE_KEYS,
+    SLOT_VALUE_KEYS,
+)
 from .names import NAME_RULE, is_intent_name, is_slot_name
 from .notification import notifier_name, read_notification
 from .spec import (
@@ -33,15 +42,6 @@ from .spec import (
     SlotTypeValue,
 )
 from .yaml_reader import YMap
-
-_INTENT_KEYS = {
-    "notify", "speech", "reprompt", "card", "slots", "samples", "confirm",
-    "cancel_alerts", "end_session", "description",
-}  # fmt: skip
-TOP_KEYS = {
-    "invocation_name", "launch", "help", "notifiers", "attachment_dirs", "attachment_hosts",
-    "slot_types", "intents", "locales", "people", "rooms",
-}  # fmt: skip
 
 
 def load_native(c: Checker, top: YMap, imap: IntentMap) -> None:
@@ -80,7 +80,7 @@ def load_globals(c: Checker, top: YMap, imap: IntentMap) -> None:
             continue
         value, pos = top[key], c.vpos(top, key)
         if isinstance(value, dict) and ("speech" in value or "reprompt" in value):
-            c.check_keys(value, {"speech", "reprompt"}, key)
+            c.check_keys(value, LAUNCH_KEYS, key)
             speech = (
                 read_speech(c, value["speech"], c.vpos(value, "speech"), f"{key}.speech") if "speech" in value else None
             )
@@ -102,7 +102,7 @@ def load_globals(c: Checker, top: YMap, imap: IntentMap) -> None:
             body_map = c.expect_map(body, c.vpos(notifiers, name), f"notifier {name}")
             if body_map is None:
                 continue
-            c.check_keys(body_map, {"token_env", "user_env"}, f"notifier {name}")
+            c.check_keys(body_map, NOTIFIER_KEYS, f"notifier {name}")
             envs = {}
             for key in ("token_env", "user_env"):
                 var = body_map.get(key)
@@ -151,7 +151,7 @@ def slot_type(c: Checker, name: str, body: Any, kpos: Pos | None, vpos: Pos | No
         c.error(kpos, f"slot type {name}: AMAZON.* types are built in and cannot be declared")
         return None
     if isinstance(body, dict):
-        c.check_keys(body, {"values"}, f"slot type {name}")
+        c.check_keys(body, SLOT_TYPE_KEYS, f"slot type {name}")
         raw, vpos = body.get("values"), c.vpos(body, "values")
     else:
         raw = body
@@ -169,7 +169,7 @@ def slot_type(c: Checker, name: str, body: Any, kpos: Pos | None, vpos: Pos | No
             if isinstance(item, str | int) and not isinstance(item, bool):
                 out.append(SlotTypeValue(str(item)))
             elif isinstance(item, dict):
-                c.check_keys(item, {"value", "id", "synonyms"}, f"slot type {name} value")
+                c.check_keys(item, SLOT_VALUE_KEYS, f"slot type {name} value")
                 value = item.get("value")
                 if not isinstance(value, str | int) or isinstance(value, bool):
                     c.error(ipos, f"slot type {name}: each value needs `value:` text")
@@ -188,7 +188,7 @@ def slot_type(c: Checker, name: str, body: Any, kpos: Pos | None, vpos: Pos | No
 
 def native_intent(c: Checker, name: Any, body: Any, parent: YMap) -> IntentSpec | None:
     """One intent of our own form."""
-    found = intent_body(c, name, body, parent, _INTENT_KEYS, "native")
+    found = intent_body(c, name, body, parent, INTENT_KEYS, "native")
     if found is None:
         return None
     spec, body_map = found
@@ -248,7 +248,7 @@ def read_slot(c: Checker, intent: str, name: Any, body: Any, parent: YMap) -> Sl
     body_map = c.expect_map(body, c.vpos(parent, name), f"{intent}.slots.{name}")
     if body_map is None:
         return None
-    c.check_keys(body_map, {"type", "default", "required", "prompt"}, f"slot {intent}.{name}")
+    c.check_keys(body_map, SLOT_KEYS, f"slot {intent}.{name}")
     if "type" in body_map:
         if not isinstance(body_map["type"], str):
             c.error(c.vpos(body_map, "type"), f"slot {intent}.{name}: type must be text")
@@ -274,7 +274,7 @@ def cancel(c: Checker, intent: str, value: Any, pos: Pos | None) -> CancelSpec |
     """``cancel_alerts``: an intent name or ``{tag | intent, notifier}``."""
     notifier = const.DEFAULT_NOTIFIER
     if isinstance(value, dict):
-        c.check_keys(value, {"tag", "intent", "notifier"}, f"{intent}.cancel_alerts")
+        c.check_keys(value, CANCEL_KEYS, f"{intent}.cancel_alerts")
         if ("tag" in value) == ("intent" in value):
             c.error(pos, f"{intent}.cancel_alerts needs exactly one of tag or intent")
             return None

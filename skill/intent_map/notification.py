@@ -8,21 +8,10 @@ from typing import Any
 from .. import const
 from .checker import Checker, kind
 from .fields import localized_template
+from .keys import NOTIFY_ALIASES, NOTIFY_FIELDS_BOOL, NOTIFY_FIELDS_INT, NOTIFY_FLAT_ONLY, NOTIFY_KEYS
 from .spec import NotificationSpec, Pos, TemplateField
 from .yaml_reader import YMap
 
-_NOTIFY_FIELDS_TEXT = ("message", "title", "sound", "url", "url_title", "callback", "tags", "attachment")
-_NOTIFY_FIELDS_INT = ("priority", "retry", "expire", "ttl")
-_NOTIFY_FIELDS_BOOL = ("html", "monospace")
-_NOTIFY_KEYS = (
-    {"notifier", "target", "validate_devices", "timestamp", "to"}
-    | set(_NOTIFY_FIELDS_TEXT)
-    | set(_NOTIFY_FIELDS_INT)
-    | set(_NOTIFY_FIELDS_BOOL)
-)
-#: Keys only our own form has (Home Assistant's ``data:`` has none of them).
-_FLAT_ONLY = frozenset({"notifier", "validate_devices", "to"})
-_NOTIFY_ALIASES = {"device": "target", "devices": "target", "targets": "target"}
 _LIMITS = {
     "message": const.MAX_MESSAGE_CHARS,
     "title": const.MAX_TITLE_CHARS,
@@ -44,10 +33,10 @@ def read_notification(
         sources.append((extra, f"{where} data.data"))
     for mapping, label in sources:
         for key in list(mapping):
-            canonical = _NOTIFY_ALIASES.get(key, key)
+            canonical = NOTIFY_ALIASES.get(key, key)
             kpos, vpos, value = c.kpos(mapping, key), c.vpos(mapping, key), mapping[key]
-            if canonical not in _NOTIFY_KEYS or (not flat and canonical in _FLAT_ONLY):
-                allowed = ", ".join(sorted(_NOTIFY_KEYS if flat else _NOTIFY_KEYS - _FLAT_ONLY))
+            if canonical not in NOTIFY_KEYS or (not flat and canonical in NOTIFY_FLAT_ONLY):
+                allowed = ", ".join(sorted(NOTIFY_KEYS if flat else NOTIFY_KEYS - NOTIFY_FLAT_ONLY))
                 c.error(kpos, f"unknown key {key!r} in {label}; expected one of: {allowed}")
                 continue
             if canonical in spec.value_pos:
@@ -68,12 +57,12 @@ def read_notification(
                     c.error(vpos, f"{where}.to must be me or a person's name")
                 else:
                     spec.to = localized_template(c, value, vpos, f"{where}.to")
-            elif canonical in _NOTIFY_FIELDS_BOOL:
+            elif canonical in NOTIFY_FIELDS_BOOL:
                 if isinstance(value, bool):
                     spec.values[canonical] = value
                 else:
                     c.error(vpos, f"{where}.{canonical} must be true or false, not {kind(value)}")
-            elif canonical in _NOTIFY_FIELDS_INT or canonical == "timestamp":
+            elif canonical in NOTIFY_FIELDS_INT or canonical == "timestamp":
                 number_field(c, spec, canonical, value, vpos, where)
             else:
                 field_ = localized_template(c, value, vpos, f"{where}.{canonical}")

@@ -1,10 +1,10 @@
 """The intent map's JSON Schema, for editors: generated from the loader's own key tables.
 
 ``intent_map.schema.json`` beside this file is what editors read (the example map names it in a
-``# yaml-language-server: $schema=…`` comment). It is written by ``python -m skill.schema`` from
-:func:`build_schema`, which takes every key, name pattern and limit from :mod:`skill.intent_map`
-and :mod:`skill.const`, so the schema cannot drift from the loader: a test compares the committed
-file with a fresh build, and runs every example and test map through both.
+``# yaml-language-server: $schema=…`` comment). ``python -m skill.schema`` writes it from
+:func:`build_schema`, which takes every key, name pattern and limit from the loader's own tables
+(:mod:`skill.intent_map.keys`, :mod:`skill.const`), so the schema cannot drift from the loader: a
+test compares the committed file with a fresh build, and runs every example and test map through both.
 
 The schema is a helper, not the judge: where the loader refuses a key, the schema refuses it too
 (an editor underlines the typo); where the loader only warns (the rest of a Home Assistant
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Set as AbstractSet
 from typing import Any, Final
 
 from .. import const
-from .. import intent_map as loader
+from ..intent_map import keys, names, spec
 
 #: The committed schema file (shipped inside the package, so an installed copy has it too).
 SCHEMA_PATH: Final = os.path.join(os.path.dirname(__file__), "intent_map.schema.json")
@@ -34,9 +35,17 @@ def _regex(pattern: Any) -> str:
     return pattern.pattern if hasattr(pattern, "pattern") else str(pattern)
 
 
-_LOCALE_KEY: Final = {"pattern": f"^({loader.FALLBACK_KEY}|{_regex(loader.LOCALE_RE).strip('^$')})$"}
+_LOCALE_KEY: Final = {"pattern": f"^({spec.FALLBACK_KEY}|{_regex(spec.LOCALE_RE).strip('^$')})$"}
 _FULL_LOCALE: Final = {"type": "string", "pattern": "^[a-z]{2}-[A-Z]{2}$"}
-_NAME: Final = {"pattern": _regex(loader.NAME_RE)}
+#: A slot name; an intent name (ours, or one of Alexa's built-in library); a Home Assistant entry's name,
+#: which may also be a skill's applicationId (a launch answer).
+_SLOT_NAME: Final = {"pattern": _regex(names.NAME_RE)}
+_INTENT_NAME: Final = {"anyOf": [_SLOT_NAME, {"pattern": _regex(names.LIBRARY_INTENT_RE)}]}
+#: ``<applicationId>.SessionEndedRequest``: skipped with a warning, whatever its body.
+_SESSION_ENDED: Final = _regex(names.APPLICATION_ID_RE).removesuffix("$") + r"\.SessionEndedRequest$"
+_ENTRY_NAME: Final = {
+    "anyOf": [*_INTENT_NAME["anyOf"], {"pattern": _regex(names.APPLICATION_ID_RE)}, {"pattern": _SESSION_ENDED}]
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -64,12 +73,12 @@ def _described(schema: dict[str, Any], text: str) -> dict[str, Any]:
     return {**schema, "description": text}
 
 
-def _notification_fields(keys: set[str]) -> dict[str, Any]:
-    """The schema of each notification key in ``keys`` (and of its aliases)."""
+def _notification_fields(names: AbstractSet[str]) -> dict[str, Any]:
+    """The schema of each notification key in ``names`` (and of its aliases)."""
     number = {"type": "string", "pattern": r"^\s*-?\d+\s*$|\{"}
     fields: dict[str, Any] = {}
-    for key in sorted(keys):
-        if key in loader._NOTIFY_FIELDS_BOOL or key == "validate_devices":
+    for key in sorted(names):
+        if key in keys.NOTIFY_FIELDS_BOOL or key == "validate_devices":
             fields[key] = {"type": "boolean"}
         elif key == "priority":
             fields[key] = {
@@ -90,8 +99,8 @@ def _notification_fields(keys: set[str]) -> dict[str, Any]:
         else:
             fields[key] = _ref("localizedText")
         fields[key] = _described(fields[key], _NOTIFY_HELP.get(key, key))
-    for alias, canonical in loader._NOTIFY_ALIASES.items():
-        if canonical in keys:
+    for alias, canonical in keys.NOTIFY_ALIASES.items():
+        if canonical in names:
             fields[alias] = _described(_ref("target"), f"same as target ({_NOTIFY_HELP['target']})")
     return fields
 
@@ -114,6 +123,7 @@ _NOTIFY_HELP: Final = {
     "tags": "emergency: tags for cancelling (default alexa-<intentname>)",
     "attachment": "an image: a local path inside attachment_dirs, or an http(s) URL from attachment_hosts",
     "notifier": "a name under notifiers: (default: PUSHOVER_TOKEN/PUSHOVER_USER)",
+    "to": "me (whoever speaks) or a person under people:",
     "validate_devices": "check targets against the account's devices before sending",
 }
 _TOP_HELP: Final = {
@@ -125,6 +135,8 @@ _TOP_HELP: Final = {
     "attachment_dirs": "folders local attachments may be read from",
     "attachment_hosts": "hosts (host or host:port) attachment URLs may come from",
     "slot_types": "custom slot types: values with ids and synonyms",
+    "people": "who may speak: personIds, their Pushover user key's variable, devices, synonyms",
+    "rooms": "deviceId -> the room the Echo stands in",
     "intents": "the intents, by name (our own form)",
     "alexa": "Home Assistant's legacy alexa: intents: block",
     "intent_script": "Home Assistant's intent_script: block",
@@ -146,17 +158,6 @@ _INTENT_HELP: Final = {
     "platforms": "accepted and ignored",
 }
 
-# Keys the loader checks inline: kept here side by side with the loader until it names them.
-_SPEECH_KEYS: Final = ("type", "text")
-_LAUNCH_KEYS: Final = ("speech", "reprompt")
-_NOTIFIER_KEYS: Final = ("token_env", "user_env")
-_SLOT_KEYS: Final = ("type", "default", "required", "prompt")
-_CANCEL_KEYS: Final = ("tag", "intent", "notifier")
-_CARD_KEYS: Final = ("type", "title", "content")
-_SLOT_VALUE_KEYS: Final = ("value", "id", "synonyms")
-_HA_SCRIPT_ONLY: Final = ("reprompt", "mode", "platforms")
-_SLOT_TYPE_KEYS: Final = ("values",)
-
 
 def _keys(table: Any, schemas: dict[str, Any], help_: dict[str, str] | None = None) -> dict[str, Any]:
     """The schema of each key the loader accepts (``table``), in order; a key without one is a bug here."""
@@ -169,11 +170,12 @@ def _keys(table: Any, schemas: dict[str, Any], help_: dict[str, str] | None = No
 
 def _definitions() -> dict[str, Any]:
     speech_object = _closed(
-        _keys(_SPEECH_KEYS, {"type": {"enum": ["plain", "ssml"]}, "text": _ref("localizedText")}), required=["text"]
+        _keys(keys.SPEECH_KEYS, {"type": {"enum": ["plain", "plaintext", "ssml"]}, "text": _ref("localizedText")}),
+        required=["text"],
     )
     slot_body = _closed(
         _keys(
-            _SLOT_KEYS,
+            keys.SLOT_KEYS,
             {
                 "type": {"type": "string", "description": "AMAZON.* or a name under slot_types"},
                 "default": {"type": ["string", "number", "boolean"], "description": "used when the slot is not said"},
@@ -183,7 +185,7 @@ def _definitions() -> dict[str, Any]:
         )
     )
     slot_value = _keys(
-        _SLOT_VALUE_KEYS,
+        keys.SLOT_VALUE_KEYS,
         {
             "value": {"type": ["string", "integer"]},
             "id": {"type": ["string", "number", "boolean"]},
@@ -196,18 +198,18 @@ def _definitions() -> dict[str, Any]:
         "items": {"anyOf": [{"type": ["string", "integer"]}, _closed(slot_value, required=["value"])]},
     }
     values = {"anyOf": [value_list, _per_locale(value_list)]}
-    flat_keys = set(loader._NOTIFY_KEYS)
-    nested_keys = flat_keys - {"notifier", "validate_devices"}
-    ha_data_fields = _notification_fields(set(loader._HA_DATA_KEYS) - {"data"})
+    flat_keys = set(keys.NOTIFY_KEYS)
+    nested_keys = flat_keys - keys.NOTIFY_FLAT_ONLY
+    ha_data_fields = _notification_fields(set(keys.HA_DATA_KEYS) - {"data"})
     ha_data_fields["data"] = _described(_ref("pushoverData"), "Pushover's extra parameters")
     ha_data = _closed(
-        _keys(loader._HA_DATA_KEYS, ha_data_fields),
+        _keys(keys.HA_DATA_KEYS, ha_data_fields),
         anyOf=[{"required": ["message"]}, {"required": ["data"], "properties": {"data": {"required": ["message"]}}}],
     )
     notify_action = {"type": "string", "pattern": r"^notify\.", "description": "notify.notify or notify.<notifier>"}
     action = _closed(
         _keys(
-            loader._ACTION_KEYS,
+            keys.HA_ACTION_KEYS,
             {
                 "action": notify_action,
                 "service": notify_action,
@@ -227,14 +229,18 @@ def _definitions() -> dict[str, Any]:
     )
     card = _closed(
         _keys(
-            _CARD_KEYS,
+            keys.CARD_KEYS,
             {"type": {"enum": ["simple"]}, "title": _ref("localizedText"), "content": _ref("localizedText")},
         )
     )
     cancel = _closed(
         _keys(
-            _CANCEL_KEYS,
-            {"tag": _ref("localizedText"), "intent": {"type": "string", **_NAME}, "notifier": {"type": "string"}},
+            keys.CANCEL_KEYS,
+            {
+                "tag": _ref("localizedText"),
+                "intent": {"type": "string", **_INTENT_NAME},
+                "notifier": {"type": "string"},
+            },
         ),
         oneOf=[{"required": ["tag"]}, {"required": ["intent"]}],
     )
@@ -244,7 +250,7 @@ def _definitions() -> dict[str, Any]:
         "card": card,
         "description": _ANY,
         "notify": _one_or_list(_ref("notification")),
-        "slots": {"type": "object", "propertyNames": _NAME, "additionalProperties": _ref("slot")},
+        "slots": {"type": "object", "propertyNames": _SLOT_NAME, "additionalProperties": _ref("slot")},
         "samples": {"anyOf": [_ref("samples"), _per_locale(_ref("samples"), min_properties=0)]},
         "confirm": _ref("localizedText"),
         "cancel_alerts": {"anyOf": [{"type": "string"}, cancel]},
@@ -254,7 +260,7 @@ def _definitions() -> dict[str, Any]:
         "mode": _ANY,
         "platforms": _ANY,
     }
-    alexa_keys = set(loader._HA_INTENT_KEYS) - set(_HA_SCRIPT_ONLY)
+    alexa_keys = set(keys.HA_INTENT_KEYS) - set(keys.HA_SCRIPT_ONLY_KEYS)
     return {
         "text": _TEXT,
         "localizedText": {"anyOf": [_ref("text"), _per_locale(_ref("text"))]},
@@ -269,26 +275,45 @@ def _definitions() -> dict[str, Any]:
         "action": action,
         "slot": {"anyOf": [{"type": "null"}, {"type": "string", "description": "the slot type"}, slot_body]},
         "samples": _one_or_list({"type": "string", "pattern": r"\S"}),
-        "nativeIntent": _closed(_keys(loader._INTENT_KEYS, intent_keys, _INTENT_HELP)),
-        "intentScriptIntent": _closed(_keys(loader._HA_INTENT_KEYS, intent_keys, _INTENT_HELP)),
+        "nativeIntent": _closed(_keys(keys.INTENT_KEYS, intent_keys, _INTENT_HELP)),
+        "intentScriptIntent": _closed(_keys(keys.HA_INTENT_KEYS, intent_keys, _INTENT_HELP)),
         "alexaIntent": _closed(_keys(alexa_keys, intent_keys, _INTENT_HELP)),
-        "slotType": {"anyOf": [_closed(_keys(_SLOT_TYPE_KEYS, {"values": values}), required=["values"]), values]},
+        "slotType": {
+            "anyOf": [
+                _closed(_keys(keys.SLOT_TYPE_KEYS, {"values": values}), required=["values"]),
+                _closed(_keys(keys.SLOT_TYPE_FROM_KEYS, {"from": {"enum": ["people"]}}), required=["from"]),
+                values,
+            ]
+        },
+        "person": _closed(
+            _keys(
+                keys.PERSON_KEYS,
+                {
+                    "person_ids": _one_or_list({"type": ["string", "integer"]}),
+                    "user_env": {"type": "string", "pattern": _regex(keys.ENV_NAME_RE)},
+                    "devices": _one_or_list({"type": ["string", "integer"]}),
+                    "notifier": {"type": "string"},
+                    "synonyms": _one_or_list({"type": ["string", "integer"]}),
+                },
+            ),
+            required=["user_env"],
+        ),
         "notifier": _closed(
             _keys(
-                _NOTIFIER_KEYS,
-                {key: {"type": "string", "pattern": _regex(loader.ENV_NAME_RE)} for key in _NOTIFIER_KEYS},
+                keys.NOTIFIER_KEYS,
+                {key: {"type": "string", "pattern": _regex(keys.ENV_NAME_RE)} for key in keys.NOTIFIER_KEYS},
                 {
                     "token_env": "the environment variable holding the app token",
                     "user_env": "the environment variable holding the user/group key(s)",
                 },
             ),
-            required=list(_NOTIFIER_KEYS),
+            required=sorted(keys.NOTIFIER_KEYS),
         ),
         "launch": {
             "anyOf": [
                 _closed(
-                    _keys(_LAUNCH_KEYS, {"speech": _ref("speech"), "reprompt": _ref("speech")}),
-                    anyOf=[{"required": [key]} for key in _LAUNCH_KEYS],
+                    _keys(keys.LAUNCH_KEYS, {"speech": _ref("speech"), "reprompt": _ref("speech")}),
+                    anyOf=[{"required": [key]} for key in sorted(keys.LAUNCH_KEYS)],
                 ),
                 _ref("speech"),
             ]
@@ -299,7 +324,7 @@ def _definitions() -> dict[str, Any]:
 def _globals() -> dict[str, Any]:
     """The top-level keys every form accepts."""
     return _keys(
-        set(loader._TOP_KEYS) - {"intents"},
+        set(keys.TOP_KEYS) - {"intents"},
         {
             "invocation_name": {"anyOf": [{"type": "string"}, _per_locale({"type": "string"}, min_properties=0)]},
             "locales": _one_or_list(_FULL_LOCALE),
@@ -312,6 +337,8 @@ def _globals() -> dict[str, Any]:
             },
             "attachment_dirs": _one_or_list({"type": "string", "pattern": "^[/~]"}),
             "attachment_hosts": _one_or_list({"type": "string", "pattern": r"^\s*[^\s/@?#\\]+\s*$"}),
+            "people": {"type": "object", "additionalProperties": _ref("person")},
+            "rooms": {"type": "object", "additionalProperties": {"type": ["string", "integer"]}},
             "slot_types": {
                 "type": "object",
                 "propertyNames": {"not": {"pattern": r"^AMAZON\."}},
@@ -330,22 +357,32 @@ def build_schema() -> dict[str, Any]:
             {
                 "type": "object",
                 "minProperties": 1,
-                "propertyNames": _NAME,
+                "propertyNames": _INTENT_NAME,
                 "additionalProperties": _ref("nativeIntent"),
             },
             _TOP_HELP["intents"],
         ),
     }
-    if set(native) != set(loader._TOP_KEYS):
-        raise KeyError(f"top-level keys differ from the loader's: {sorted(set(native) ^ set(loader._TOP_KEYS))}")
+    if set(native) != set(keys.TOP_KEYS):
+        raise KeyError(f"top-level keys differ from the loader's: {sorted(set(native) ^ set(keys.TOP_KEYS))}")
     alexa = {
         "type": "object",
         "properties": {
-            "intents": {"type": ["object", "null"], "propertyNames": _NAME, "additionalProperties": _ref("alexaIntent")}
+            "intents": {
+                "type": ["object", "null"],
+                "propertyNames": _ENTRY_NAME,
+                "patternProperties": {_SESSION_ENDED: _ANY},
+                "additionalProperties": _ref("alexaIntent"),
+            }
         },
         "required": ["intents"],
     }
-    intent_script = {"type": "object", "propertyNames": _NAME, "additionalProperties": _ref("intentScriptIntent")}
+    intent_script = {
+        "type": "object",
+        "propertyNames": _ENTRY_NAME,
+        "patternProperties": {_SESSION_ENDED: _ANY},
+        "additionalProperties": _ref("intentScriptIntent"),
+    }
     return {
         "$schema": SCHEMA_DIALECT,
         "title": "Alexa → Pushover intent map",
