@@ -43,9 +43,11 @@ def test_maps() -> list[tuple[str, str]]:
     """Every intent map written as a string constant in the test suite."""
     found: dict[str, str] = {}
     for path in sorted(Path(__file__).parent.glob("test_*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
-                continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in parts:
+                continue  # a piece of an f-string is not a map
             text = textwrap.dedent(node.value)
             if any(key in text for key in ("intents:", "intent_script:")) and text not in found.values():
                 found[f"{path.name}:{node.lineno}"] = text
@@ -263,3 +265,19 @@ def test_home_assistant_configuration_keys_stay_allowed_as_the_loader_only_warns
     imap = parse_intent_map(text, "configuration.yaml")
     assert any("'homeassistant'" in w.message for w in imap.warnings)
     assert schema_errors(yaml.safe_load(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("alexa: {}\nintent_script: {A: {speech: hi}}\n", True),
+        ("alexa: {}\n", False),
+        ("alexa:\n", False),
+        ("intent_script: {amzn1.ask.skill.0a1b-2c3d: {speech: hello}, A: {speech: hi}}\n", True),
+        ('intents: {"AMAZON.PlaybackAction<object@MusicCreativeWork>": {speech: playing}}\n', True),
+    ],
+    ids=["alexa-switch-beside-intent-script", "alexa-alone-without-intents", "alexa-null", "launch-answer", "library"],
+)
+def test_forms_where_a_block_is_optional_or_a_name_is_special(text, accepted):
+    assert (loader_problems(text) is None) == accepted
+    assert (schema_errors(yaml.safe_load(text)) == []) == accepted

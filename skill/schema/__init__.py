@@ -366,7 +366,7 @@ def build_schema() -> dict[str, Any]:
     if set(native) != set(keys.TOP_KEYS):
         raise KeyError(f"top-level keys differ from the loader's: {sorted(set(native) ^ set(keys.TOP_KEYS))}")
     alexa = {
-        "type": "object",
+        "type": ["object", "null"],
         "properties": {
             "intents": {
                 "type": ["object", "null"],
@@ -375,7 +375,6 @@ def build_schema() -> dict[str, Any]:
                 "additionalProperties": _ref("alexaIntent"),
             }
         },
-        "required": ["intents"],
     }
     intent_script = {
         "type": "object",
@@ -398,7 +397,13 @@ def build_schema() -> dict[str, Any]:
         # Our own form: every top-level key is ours, so a typo is an error.
         "then": {"properties": native, "additionalProperties": False},
         # A Home Assistant configuration.yaml: its other keys are ignored (the loader warns).
-        "else": {"anyOf": [{"required": ["alexa"]}, {"required": ["intent_script"]}]},
+        # Without intent_script:, alexa: must hold the intents (beside it, alexa: only switches the endpoint on).
+        "else": {
+            "anyOf": [
+                {"required": ["intent_script"]},
+                {"required": ["alexa"], "properties": {"alexa": {"type": "object", "required": ["intents"]}}},
+            ]
+        },
         "definitions": _definitions(),
     }
 
