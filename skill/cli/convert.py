@@ -13,7 +13,7 @@ import yaml
 
 from ..errors import ConfigError, Problem
 from ..intent_map import IntentMap, parse_intent_map
-from ..intent_map.native import TOP_KEYS
+from ..intent_map.keys import TOP_KEYS
 
 #: Home Assistant keys with no meaning here (Alexa always waits for the answer; one script per intent).
 _DROPPED = ("async_action", "mode", "platforms")
