@@ -272,6 +272,8 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
         for problem in err.problems:
             logger.error("cannot run: %s", problem)
         return Runtime(None, skill_id, problem=str(err.problems[0]))
+    for warning in imap.warnings:  # a warning stays a warning: logged at the cold start
+        logger.warning("%s", warning)
     service = Service(imap, settings, outbox=None)
     for line in service.setup_warnings():
         logger.warning("%s", line)
@@ -386,4 +388,8 @@ def _reset_for_tests() -> None:
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     # INIT: a full vCPU and, with provisioned concurrency, no one waiting (module docstring).
-    get_runtime()
+    # A map (or setting) that `check` refuses fails INIT, as `serve` refuses to start: the log above
+    # names each problem's file:line:col, and Lambda reports the failed INIT instead of serving.
+    _problem = get_runtime().problem
+    if _problem is not None:
+        raise ConfigError(f"cannot start: {_problem}")

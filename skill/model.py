@@ -22,8 +22,11 @@ from urllib.parse import urlsplit
 from . import const
 from .errors import Problem
 from .intent_map import FALLBACK_KEY, LOCALE_RE, NAME_RE, IntentMap, IntentSpec, Pos, TemplateField
+from .intent_map.names import model_name_problem
 from .phrases import phrase
 from .render import slot_key
+from .utterance import SLOT_REF_RE as _SLOT_REF
+from .utterance import sample_problems
 
 T = TypeVar("T")
 
@@ -41,6 +44,9 @@ DELEGATION_STRATEGY: Final = "SKILL_RESPONSE"
 #: Skill manifest: https://developer.amazon.com/docs/smapi/skill-manifest.html
 MANIFEST_VERSION: Final = "1.0"
 SSL_CERTIFICATE_TYPES: Final = ("Wildcard", "Trusted", "SelfSigned")
+#: Alexa calls a custom skill's HTTPS endpoint on this port only:
+#: https://developer.amazon.com/docs/custom-skills/host-a-custom-skill-as-a-web-service.html
+ALEXA_HTTPS_PORT: Final = 443
 #: Tunnel hosts whose certificate is a wildcard one for the parent domain (``sslCertificateType: Wildcard``).
 WILDCARD_HOST_SUFFIXES: Final = (".ngrok.io", ".ngrok.app", ".ngrok-free.app", ".ngrok.dev", ".ngrok-free.dev")
 #: ASK CLI v2 project file: https://github.com/alexa/ask-cli/blob/develop/docs/concepts/Alexa-Skill-Project-Definition.md
@@ -79,7 +85,6 @@ _LISTING: Final[Mapping[str, Mapping[str, str]]] = {
 }
 _TESTING_INSTRUCTIONS: Final = "Set PUSHOVER_TOKEN and PUSHOVER_USER on the endpoint, then say the example phrases."
 
-_SLOT_REF = re.compile(r"\{([^{}]*)\}")
 _SIMPLE_VAR = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 _REGENERATE = "run `python -m skill model`"
 _HAND_MADE = "update the model in the developer console (or give the map samples and generate it)"
@@ -239,6 +244,7 @@ class _Generator:
                 )
         if builtin:
             return
+        self.check_names(spec)
         for key, samples in spec.samples.items():
             positions = spec.sample_pos.get(key, [])
             for i, sample in enumerate(samples):
@@ -251,6 +257,22 @@ class _Generator:
                     f"slot {spec.name}.{slot.name} needs a type for the interaction model "
                     "(an AMAZON.* type or one declared under slot_types:)",
                 )
+
+    def check_names(self, spec: IntentSpec) -> None:
+        """Amazon's naming rules, for a custom intent that goes into the model and for its slots and types."""
+        problem = model_name_problem("intent", spec.name)
+        if problem:
+            self.add(spec.pos, problem, code="model-name")
+        for slot in spec.slots.values():
+            if not (slot.declared and slot.type):
+                continue
+            problem = model_name_problem(f"{spec.name}: slot", slot.name)
+            if problem:
+                self.add(slot.pos, problem, code="model-name")
+            declared = self.imap.slot_types.get(slot.type)
+            problem = model_name_problem("slot type", slot.type)
+            if problem:
+                self.add(declared.pos if declared else slot.pos, problem, code="model-name")
 
     def check_sample(self, spec: IntentSpec, sample: str, pos: Pos | None) -> None:
         if "{" in _SLOT_REF.sub("", sample) or "}" in _SLOT_REF.sub("", sample):
@@ -274,6 +296,8 @@ class _Generator:
                     f"{spec.name}: sample {sample!r} names slot {ref!r}, which has no type; declare it, "
                     f"e.g. `slots: {{{ref}: AMAZON.SearchQuery}}`",
                 )
+        for message in sample_problems(sample, {name: slot.type for name, slot in spec.slots.items()}):
+            self.add(pos, f"{spec.name}: {message}", code="sample")
 
     # -- one locale
 
@@ -584,6 +608,15 @@ def check_endpoint(endpoint: str) -> str | None:
     parts = urlsplit(endpoint)
     if parts.scheme != "https" or not parts.hostname:
         return f"--endpoint must be an https:// URL or an AWS Lambda ARN, not {endpoint!r}"
+    try:
+        port = parts.port
+    except ValueError:
+        return f"--endpoint {endpoint!r} has no valid port"
+    if port not in (None, ALEXA_HTTPS_PORT):
+        return (
+            f"--endpoint {endpoint!r}: Alexa calls HTTPS endpoints on port {ALEXA_HTTPS_PORT} only, not {port}; "
+            f"put a reverse proxy or tunnel on {ALEXA_HTTPS_PORT} in front of `serve` and give its URL without a port"
+        )
     return None
 
 

@@ -425,6 +425,8 @@ def run_server(settings: Settings, *, host: str, port: int, ngrok: bool = False,
             if watcher is not None:
                 watcher.start()
             with _stop_on_signals(server), _reload_on_sighup(watcher):
+                for warning in ext.holder.status.warnings:  # the map's warnings, as check shows them
+                    logger.warning("%s", warning)
                 _log_banner(ext, server, public_url, open_files, reload=reload)  # after the handlers: ready for signals
                 if ext.outbox is not None:
                     ext.outbox.start()

@@ -431,21 +431,23 @@ def test_every_problem_is_reported_at_once():
     assert lines == sorted(lines)
 
 
-def test_template_naming_an_undeclared_variable_warns():
-    imap = parse(
-        """
-        intents:
-          A:
-            slots:
-              User: AMAZON.FirstName
-            notify:
-              message: "{{ Usr }} at {{ now.year }} ({{ intent_name }}, {{ User_Id }})"
-        """
-    )
-    (warning,) = imap.warnings
-    assert warning.severity == "warning" and warning.code == "undeclared-slot"
-    assert (warning.line, warning.col) == (6, 16)
-    assert "'Usr', which is neither a slot of the intent (User) nor a known name" in warning.message
+def test_template_naming_an_undeclared_variable_is_an_error():
+    """Same rules everywhere: serve, simulate and Lambda load maps through this, as check does."""
+    with pytest.raises(ConfigError) as caught:
+        parse(
+            """
+            intents:
+              A:
+                slots:
+                  User: AMAZON.FirstName
+                notify:
+                  message: "{{ Usr }} at {{ now.year }} ({{ intent_name }}, {{ User_Id }})"
+            """
+        )
+    (error,) = caught.value.problems
+    assert error.severity == "error" and error.code == "undeclared-slot"
+    assert (error.line, error.col) == (6, 16)
+    assert "'Usr', which is neither a slot of the intent (User) nor a known name" in error.message
 
 
 def test_custom_sound_is_a_warning_not_an_error():

@@ -49,6 +49,7 @@ intents:
     slots:
       Device: DeviceName
       Text: AMAZON.SearchQuery
+      Picture: AMAZON.SearchQuery
     notify:
       message: "{{ Text }}"
       target: "{{ Device }}"
@@ -57,6 +58,7 @@ intents:
   PictureIntent:
     slots:
       Name: AMAZON.SearchQuery
+      Dir: AMAZON.SearchQuery
     notify:
       message: "Picture {{ Name }}"
       attachment: "{{ Dir }}/{{ Name }}.png"

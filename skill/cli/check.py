@@ -43,13 +43,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         # Pushover knows the account's custom sounds: the online check has the last word on them.
         problems = [p for p in problems if p.code != "custom-sound"]
         problems.extend(check_online(imap, settings))
-    strict = {"undeclared-slot"}
-    errors = [p for p in problems if p.severity == "error" or p.code in strict]
+    errors = [p for p in problems if p.severity == "error"]
     for problem in problems:
-        if problem.severity == "error" or problem.code in strict:
-            print(Problem(problem.path, problem.line, problem.col, problem.message), file=sys.stderr)
-        else:
-            print(problem, file=sys.stderr)
+        print(problem, file=sys.stderr)
     if note:
         print(f"note: {note}", file=sys.stderr)
     if errors:

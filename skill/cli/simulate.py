@@ -34,7 +34,9 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         if not sep or not name:
             raise UsageError(f"slot values look like NAME=VALUE, not {item!r}")
         slots[name] = value
-    imap = load_intent_map(settings.intent_map_path)
+    imap = load_intent_map(settings.intent_map_path)  # refuses what check refuses
+    for warning in imap.warnings:  # a warning stays a warning: shown, and the run goes on
+        print(warning, file=sys.stderr)
     if args.send:
         _require_credentials(imap, settings, args.intent)
     if not args.launch:

@@ -48,8 +48,8 @@ def check_variables(c: Checker, spec: IntentSpec) -> None:
             if var in declared or var in known or (in_speech and var in speech_known):
                 continue
             base = var.removesuffix("_Id")
-            if spec.slots_declared:
-                c.warn(
+            if spec.slots_declared:  # an error everywhere: serve, simulate and Lambda refuse it as check does
+                c.error(
                     pos,
                     f"{spec.name}: template names {var!r}, which is neither a slot of the intent "
                     f"({', '.join(sorted(spec.slots)) or 'none declared'}) nor a known name",

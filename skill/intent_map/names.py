@@ -37,3 +37,20 @@ def is_slot_name(name: Any) -> bool:
 def is_application_id(name: Any) -> bool:
     """True for a skill's applicationId (an ``intent_script`` entry so named is a launch answer)."""
     return isinstance(name, str) and bool(APPLICATION_ID_RE.match(name))
+
+
+# --------------------------------------------------------------------------- Amazon's rules for the model
+
+#: Custom intent, slot and slot type names in an interaction model: letters and underscores only
+#: (https://developer.amazon.com/docs/custom-skills/create-intents-utterances-and-slots.html); names
+#: under ``AMAZON.`` are Amazon's own. The runtime accepts more (see NAME_RE): only a generated model needs this.
+MODEL_NAME_RE: Final = re.compile(r"^[A-Za-z_]+$")
+
+
+def model_name_problem(kind: str, name: str) -> str | None:
+    """Why Amazon's model build refuses ``name`` for a custom intent, slot or slot type, or None."""
+    if name.startswith("AMAZON.") or MODEL_NAME_RE.match(name):
+        return None
+    bad = ", ".join(repr(c) for c in sorted({c for c in name if not (c.isascii() and c.isalpha()) and c != "_"}))
+    hint = "; spell numbers out (Room2 -> RoomTwo)" if any(c.isdigit() for c in name) else ""
+    return f"{kind} name {name!r}: Amazon's model build allows letters and underscores only, not {bad}{hint}"
