@@ -1,6 +1,7 @@
 """``check --online``: ask the live Pushover API about what the intent map names.
 
-For every notifier (the default one, ``notify.notify``, when the map uses it; every declared one):
+For every notifier (the default one, ``notify.notify``, when the map uses it; every declared one) and
+every person of ``people:`` (their own user key, with their notifier's token, and their devices):
 
 - its variables are set, and its user variable holds at most ``const.MAX_USER_KEYS`` keys;
 - its application token is valid (``sounds.json`` answers only to a valid token);
@@ -38,6 +39,8 @@ class _Notifier:
     token_var: str
     user_var: str
     default: bool = False
+    #: a person who sends with the default application (PUSHOVER_TOKEN) and their own user key
+    default_app: bool = False
     #: (device name, where it stands, whether the map asked to match it forgivingly)
     devices: list[tuple[str, Pos, bool]] = field(default_factory=list)
     #: (sound name, where it stands), custom sounds only
@@ -91,8 +94,17 @@ def _notifiers(imap: IntentMap) -> list[_Notifier]:
             found[name] = _Notifier("notify.notify", pos, "PUSHOVER_TOKEN", "PUSHOVER_USER", default=True)
         return found[name]
 
+    for person in imap.people.values():  # their own key (and their notifier's token), and their devices
+        pos = person.pos or Pos(imap.path, 1, 1)
+        spec = imap.notifiers.get(person.notifier)
+        entry = _Notifier(f"person {person.name}", pos, spec.token_env if spec else "PUSHOVER_TOKEN", person.user_env)
+        entry.default_app = spec is None
+        entry.devices = [(device, pos, False) for device in person.devices]
+        found["person:" + person.name] = entry
     for intent in imap.intents.values():
         for notification in intent.notifications:
+            if notification.to is not None:
+                continue  # it goes to a person's key, checked above
             _collect(use(notification.notifier, notification.pos), notification)
         if intent.cancel is not None:
             use(intent.cancel.notifier, intent.cancel.pos)
@@ -116,7 +128,8 @@ def _variables(notifier: _Notifier, settings: Settings) -> tuple[str, str]:
     if notifier.default:
         return settings.pushover_token or "", settings.pushover_user or ""
     env = settings.environ
-    return env.get(notifier.token_var, "").strip(), env.get(notifier.user_var, "").strip()
+    token = (settings.pushover_token or "") if notifier.default_app else env.get(notifier.token_var, "").strip()
+    return token, env.get(notifier.user_var, "").strip()
 
 
 def _check_notifier(

@@ -323,3 +323,30 @@ def test_cli_check_online_with_pushover_down_fails_with_one_line(tmp_path, capsy
         next(line for line in err.splitlines() if line.startswith(f"{path}: Pushover could not be asked"))
     ]
     assert "warning: DoorIntent.notify.sound" in err
+
+
+# ---------------------------------------------------------------- people: each person's own key and devices
+
+
+def test_each_person_is_checked_with_their_own_key_and_devices(fake):
+    text = """
+    people:
+      partner: {user_env: PARTNER_USER, devices: [tablet]}
+      stranger: {user_env: STRANGER_USER}
+      typo: {user_env: TYPO_USER, devices: [pixle3]}
+      nobody: {user_env: NOBODY_USER}
+    intents:
+      A: {notify: {to: me, message: hi}}
+    """
+    environ = {"PARTNER_USER": PARTNER, "STRANGER_USER": STRANGER, "TYPO_USER": USER}
+    problems = check(text, fake, environ=environ)
+    messages = [p.message for p in problems]
+    assert [(p.line, p.col) for p in problems] == [at(text, "stranger"), at(text, "typo"), at(text, "nobody")]
+    assert messages[0].startswith("person stranger: STRANGER_USER is not a valid user or group key")
+    assert "device 'pixle3' is not a device of TYPO_USER" in messages[1]
+    assert messages[2] == (
+        "person nobody needs NOBODY_USER, which is not set; its keys, devices and sounds were not checked"
+    )
+    validated = {r.form["user"] for r in fake.requests_to("validate")}
+    assert validated == {PARTNER, STRANGER, USER}
+    assert fake.requests_to("messages") == []
