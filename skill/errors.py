@@ -9,6 +9,7 @@ The tree, and whether an error is safe to retry::
      +-- InvalidRequestError         a body that is not an Alexa request envelope (HTTP 400)
      |    +-- VerificationError      an incoming Alexa request failed verification (HTTP 400)
      +-- OutboxError                 the outbox could not store a pending notification
+     +-- ReceiptError                the receipt store could not be read or written (never stops a send)
      +-- PushoverError               anything from the Pushover API or the way to it
           +-- PermanentError         4xx: never retried (bad token, bad user key, bad parameter)
           |    +-- QuotaExceededError   429: the application's monthly limit is spent
@@ -80,6 +81,10 @@ class VerificationError(InvalidRequestError):
 
 class OutboxError(SkillError):
     """The outbox could not store or read a pending notification."""
+
+
+class ReceiptError(SkillError):
+    """The store of emergency receipts could not be read or written."""
 
 
 class PushoverError(SkillError):

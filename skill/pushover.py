@@ -41,7 +41,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
@@ -98,6 +98,18 @@ class SendResult:
     request_id: str | None
     receipt: str | None
     quota: Quota | None
+
+
+@dataclass(frozen=True)
+class ReceiptStatus:
+    """An emergency alert as ``receipts/{receipt}.json`` describes it; ``acknowledged_by`` is a user key."""
+
+    acknowledged: bool
+    acknowledged_at: int | None
+    acknowledged_by: str | None = field(repr=False)
+    acknowledged_device: str | None
+    expired: bool
+    expires_at: int | None
 
 
 @dataclass(frozen=True)
@@ -289,6 +301,21 @@ class PushoverClient:
             raise ValueError("receipt must not be empty")
         path = f"receipts/{quote(receipt, safe='')}/cancel.json"
         self._call("POST", path, "the receipt cancel", Credentials(token, ""), data={"token": token})
+
+    def receipt_status(self, token: str, receipt: str) -> ReceiptStatus:
+        """What Pushover knows about one emergency alert (``receipts/{receipt}.json``)."""
+        if not receipt:
+            raise ValueError("receipt must not be empty")
+        path = f"receipts/{quote(receipt, safe='')}.json"
+        body, _ = self._call("GET", path, "the receipt", Credentials(token, ""), params={"token": token})
+        return ReceiptStatus(
+            acknowledged=body.get("acknowledged") == 1,
+            acknowledged_at=_int_or_none(str(body.get("acknowledged_at"))) or None,
+            acknowledged_by=str(body.get("acknowledged_by") or "") or None,
+            acknowledged_device=str(body.get("acknowledged_by_device") or "") or None,
+            expired=body.get("expired") == 1,
+            expires_at=_int_or_none(str(body.get("expires_at"))),
+        )
 
     # -- internals ---------------------------------------------------------
 

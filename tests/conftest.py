@@ -134,3 +134,11 @@ def no_secret_in_any_log_line():
     ]
     if leaks:
         pytest.fail("a known test secret reached the log:\n" + "\n".join(leaks[:5]), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def local_dynamodb():
+    """The endpoint URL of a local DynamoDB-compatible server (moto's server mode, tests/local_dynamodb.py)."""
+    from tests.local_dynamodb import run_local_dynamodb
+
+    yield from run_local_dynamodb()

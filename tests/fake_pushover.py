@@ -164,7 +164,7 @@ class FakePushover:
         self.limit = limit
         self.remaining = limit if remaining is None else remaining
         self.reset = reset if reset is not None else int(time.time()) + 30 * 86400
-        #: receipt -> {"tags": set of tags, "canceled": bool}
+        #: receipt -> {"tags", "canceled", "sent_at", "expires_at", "callback", "acknowledged_*", "expired"}
         self.receipts: dict[str, dict[str, Any]] = {}
         self._queue: deque[Reply] = deque()
         self._down: Reply | None = None
@@ -440,8 +440,14 @@ class FakePushover:
         if priority == "2":
             receipt = "".join(random.choices(_RECEIPT_CHARS, k=30))
             tags = {t.strip() for t in fields.get("tags", "").split(",") if t.strip()}
+            now = int(time.time())
+            expire = int(fields["expire"]) if fields.get("expire", "").isdigit() else 0
             with self._lock:
-                self.receipts[receipt] = {"tags": tags, "canceled": False}
+                self.receipts[receipt] = {
+                    "tags": tags, "canceled": False, "sent_at": now, "expires_at": now + expire,
+                    "callback": fields.get("callback") or None, "acknowledged_at": 0, "acknowledged_by": "",
+                    "acknowledged_by_device": "", "expired": False,
+                }  # fmt: skip
             reply["receipt"] = receipt
         return _Answer(200, _dump(reply), headers=self._limit_headers(spend=True))
 
@@ -486,24 +492,49 @@ class FakePushover:
 
     def _answer_receipt(self, request: RecordedRequest, fields: dict[str, str], arg: str | None) -> _Answer:
         with self._lock:
-            receipt = self.receipts.get(unquote(arg or ""))
-            canceled = bool(receipt and receipt["canceled"])
+            found = self.receipts.get(unquote(arg or ""))
+            receipt = dict(found) if found is not None else None
         if receipt is None:
             return _error(400, ["receipt not found; may be invalid or expired"], receipt="not found")
         now = int(time.time())
+        acknowledged = bool(receipt["acknowledged_at"])
+        expired = not acknowledged and (receipt["canceled"] or receipt["expired"] or now >= receipt["expires_at"])
         return _ok(
             {
-                "acknowledged": 0,
-                "acknowledged_at": 0,
-                "acknowledged_by": "",
-                "acknowledged_by_device": "",
-                "last_delivered_at": now,
-                "expired": int(canceled),
-                "expires_at": now + 3600,
+                "acknowledged": int(acknowledged),
+                "acknowledged_at": receipt["acknowledged_at"],
+                "acknowledged_by": receipt["acknowledged_by"],
+                "acknowledged_by_device": receipt["acknowledged_by_device"],
+                "last_delivered_at": receipt["sent_at"],
+                "expired": int(expired),
+                "expires_at": receipt["expires_at"],
                 "called_back": 0,
                 "called_back_at": 0,
             }
         )
+
+    # -- what people do with an emergency alert ----------------------------
+
+    def acknowledge(self, receipt: str, *, user: str = USER, device: str = "pixel3", at: int | None = None) -> dict:
+        """Someone taps "acknowledge": the receipt says so from now on. The form Pushover posts to the callback."""
+        moment = int(time.time()) if at is None else at
+        with self._lock:
+            entry = self.receipts[receipt]
+            if not entry["acknowledged_at"]:
+                entry.update(acknowledged_at=moment, acknowledged_by=user, acknowledged_by_device=device)
+            entry = dict(entry)
+        return {
+            "receipt": receipt,
+            "acknowledged": "1",
+            "acknowledged_at": str(entry["acknowledged_at"]),
+            "acknowledged_by": entry["acknowledged_by"],
+            "acknowledged_by_device": entry["acknowledged_by_device"],
+        }
+
+    def expire(self, receipt: str) -> None:
+        """The alert runs out unacknowledged (as if ``expire`` seconds had passed)."""
+        with self._lock:
+            self.receipts[receipt].update(expired=True, expires_at=int(time.time()) - 1)
 
 
 def _request_id() -> str:

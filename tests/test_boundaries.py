@@ -22,6 +22,7 @@ CORE = [
     "service",
     "phrases",
     "logs",
+    "receipts",
 ]
 HEAVY_WEB = ("flask", "werkzeug", "waitress", "hypercorn", "h11")
 BROKEN_ON_OPENSSL3 = ("flask_ask_sdk", "ask_sdk_webservice_support", "certvalidator", "oscrypto")
@@ -42,6 +43,12 @@ def test_core_imports_neither_ask_sdk_nor_flask(name):
     loaded = roots(modules_after_import(f"skill.{name}"))
     assert not {m for m in loaded if m.startswith("ask_sdk")}
     assert not loaded & set(HEAVY_WEB)
+
+
+def test_the_receipt_stores_never_import_boto3():
+    """boto3 is the Lambda runtime's; the DynamoDB store is handed a client (lambda_function makes it)."""
+    loaded = roots(modules_after_import("skill.receipts.dynamodb") | modules_after_import("skill.receipts"))
+    assert not loaded & {"boto3", "botocore"}
 
 
 def test_alexa_layer_imports_no_flask():

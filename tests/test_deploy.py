@@ -131,7 +131,11 @@ def test_the_role_reads_that_one_secret_and_nothing_else(monkeypatch):
     cfn = translate(monkeypatch, AlexaSkillId=SKILL_ID, PushoverSecretArn=SECRET_ARN)
     props = cfn["Resources"]["SkillFunctionRole"]["Properties"]
     statements = [s for policy in props["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    assert statements == [{"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": SECRET_ARN}]
+    secret_statements = [s for s in statements if any(a.startswith("secretsmanager:") for a in s["Action"])]
+    assert secret_statements == [
+        {"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": SECRET_ARN}
+    ]
+    assert all(s in secret_statements or s == receipts_statement(cfn) for s in statements)
     assert props["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
     assert cfn["Resources"]["SkillFunction"]["Properties"]["Environment"]["Variables"]["PUSHOVER_SECRET_ID"] == (
         SECRET_ARN
@@ -141,8 +145,38 @@ def test_the_role_reads_that_one_secret_and_nothing_else(monkeypatch):
 def test_without_a_secret_the_role_reads_no_secret(monkeypatch):
     cfn = translate(monkeypatch, AlexaSkillId=SKILL_ID)
     props = cfn["Resources"]["SkillFunctionRole"]["Properties"]
-    assert props.get("Policies", []) == []
+    statements = [s for policy in props.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    assert statements == [receipts_statement(cfn)]
     assert "PUSHOVER_SECRET_ID" not in cfn["Resources"]["SkillFunction"]["Properties"]["Environment"]["Variables"]
+
+
+def receipts_statement(cfn: dict[str, Any]) -> dict[str, Any]:
+    """The one statement on the receipts table: exactly the calls skill/receipts/dynamodb.py makes."""
+    table_arn = {"Fn::GetAtt": ["ReceiptsTable", "Arn"]}
+    return {
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                   "dynamodb:Query"],
+        "Resource": [table_arn, {"Fn::Sub": "${ReceiptsTable.Arn}/index/recent"}],
+    }  # fmt: skip
+
+
+def test_receipts_go_to_a_table_that_only_this_function_may_use_and_that_prunes_itself(monkeypatch):
+    cfn = translate(monkeypatch, AlexaSkillId=SKILL_ID)
+    (name, table), *others = of_type(cfn, "AWS::DynamoDB::Table").items()
+    assert not others and name == "ReceiptsTable"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": "receipt", "KeyType": "HASH"}]
+    (index,) = props["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "recent"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "prune_at", "Enabled": True}
+    variables = cfn["Resources"]["SkillFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["RECEIPTS_TABLE"] == {"Ref": "ReceiptsTable"}
+    role = cfn["Resources"]["SkillFunctionRole"]["Properties"]
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    dynamo = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
+    assert dynamo == [receipts_statement(cfn)]  # no Scan, no table-wide wildcard, no other table
 
 
 def test_the_function_arn_is_an_output_to_paste_into_the_console(monkeypatch):

@@ -1,0 +1,167 @@
+"""The receipt book: what the service asks about emergency alerts, over either store.
+
+It keeps a receipt for every emergency send, adds the callback URL to alerts (web service with
+``PUBLIC_URL``), records acknowledgements from callbacks or from polling Pushover, marks
+cancelled alerts and answers "what is the newest alert of this intent, and where does it stand?".
+
+Keeping receipts must never stop an alert: a store that fails is logged and the send goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Final
+
+from .. import const
+from ..config import Credentials
+from ..errors import PushoverError, ReceiptError
+from ..pushover import Message, PushoverClient
+from .callback import Acknowledgement
+from .model import KEEP_S, RECENT_S, AlertState, Receipt, ReceiptStore
+
+logger = logging.getLogger(__name__)
+
+#: A poll's answer about a still-open alert is reused for this long (Alexa asks again within seconds).
+POLL_CACHE_S: Final = 15.0
+#: Open alerts are those sent within Pushover's longest expiry.
+OPEN_WINDOW_S: Final = float(const.MAX_EXPIRE_S)
+
+
+class ReceiptBook:
+    """Receipts kept in ``store``; acknowledgements by callback (``callback_url``) or by polling ``client``."""
+
+    def __init__(
+        self,
+        store: ReceiptStore,
+        *,
+        client: PushoverClient | None = None,
+        credentials_for: Callable[[str], Credentials | None] | None = None,
+        callback_url: str | None = None,
+        name_for_user_key: Callable[[str], str | None] | None = None,
+        zone: dt.tzinfo | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.credentials_for = credentials_for
+        self.callback_url = callback_url
+        #: user key -> a person's name; the map's ``people:`` provides it (None: device names only).
+        self.name_for_user_key = name_for_user_key
+        self.zone = zone
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._polled: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        mode = "callbacks" if self.callback_url else "polling" if self.client else "no updates"
+        return f"ReceiptBook({self.store!r}, {mode})"
+
+    @property
+    def polls(self) -> bool:
+        """True when acknowledgements are learned by asking Pushover (no callback URL)."""
+        return self.callback_url is None and self.client is not None
+
+    # -- sending and cancelling
+
+    def prepare(self, message: Message) -> Message:
+        """``message`` with the callback URL when it is an emergency alert that names none itself."""
+        if self.callback_url and message.priority == const.EMERGENCY_PRIORITY and not message.callback:
+            return dataclasses.replace(message, callback=self.callback_url)
+        return message
+
+    def record(self, intent: str, notifier: str, message: Message, receipt: str) -> None:
+        """Keep the receipt of an emergency alert that Pushover accepted, and prune old ones."""
+        now = self.clock()
+        tags = tuple(t.strip() for t in (message.tags or "").split(",") if t.strip())
+        kept = Receipt(receipt, intent, tags, notifier, message.devices, now, message.retry or 0, message.expire or 0)
+        try:
+            self.store.add(kept)
+            pruned = self.store.prune(now - KEEP_S)
+        except ReceiptError as err:
+            logger.error("intent %s: the alert is out, but its receipt %s was not kept: %s", intent, receipt, err)
+            return
+        if pruned:
+            logger.info("pruned %d receipt(s) older than %.0f days", pruned, KEEP_S / 86400)
+
+    def cancel_tagged(self, tag: str) -> int:
+        """Mark the open alerts carrying ``tag`` as cancelled; how many were marked."""
+        now = self.clock()
+        marked = 0
+        try:
+            for receipt in self.store.recent(now - OPEN_WINDOW_S, limit=100):
+                if tag in receipt.tags and receipt.state(now) == AlertState.OPEN:
+                    marked += self.store.mark_cancelled(receipt.receipt, now)
+        except ReceiptError as err:
+            logger.error("cannot mark alerts tagged %s as cancelled: %s", tag, err)
+        return marked
+
+    # -- acknowledgements
+
+    def acknowledge(self, ack: Acknowledgement) -> bool | None:
+        """Record a callback's acknowledgement: True if recorded now, False if already, None for an unknown receipt."""
+        if self.store.get(ack.receipt) is None:
+            return None
+        return self.store.acknowledge(ack.receipt, float(ack.at), self._name(ack.user_key), ack.device)
+
+    def _name(self, user_key: str) -> str | None:
+        if not user_key or self.name_for_user_key is None:
+            return None
+        try:
+            return self.name_for_user_key(user_key)
+        except Exception:  # a broken lookup costs the name, never the acknowledgement
+            logger.warning("cannot look up who acknowledged an alert", exc_info=True)
+            return None
+
+    # -- questions
+
+    def latest(self, intent: str) -> Receipt | None:
+        """The newest recent alert of ``intent``, brought up to date (one poll at most)."""
+        now = self.clock()
+        found = self.store.recent(now - RECENT_S, intent=intent, limit=1)
+        return self._refresh(found[0], now) if found else None
+
+    def open_alerts(self, *, refresh: bool = False) -> list[Receipt]:
+        """Alerts still repeating, the newest first (``refresh``: poll the newest once to be sure)."""
+        now = self.clock()
+        found = [r for r in self.store.recent(now - OPEN_WINDOW_S) if r.state(now) == AlertState.OPEN]
+        if refresh and found:
+            newest = self._refresh(found[0], now)
+            found = [newest, *found[1:]] if newest.state(now) == AlertState.OPEN else found[1:]
+        return found
+
+    def _refresh(self, receipt: Receipt, now: float) -> Receipt:
+        """Ask Pushover about an alert that looks open (or expired by the clock alone); at most every POLL_CACHE_S."""
+        state = receipt.state(now)
+        unsure = state == AlertState.OPEN or (state == AlertState.EXPIRED and not receipt.expired)
+        if not (unsure and self.polls and self.credentials_for is not None):
+            return receipt
+        with self._lock:
+            if now - self._polled.get(receipt.receipt, float("-inf")) < POLL_CACHE_S:
+                return receipt
+            self._polled = {k: v for k, v in self._polled.items() if now - v < POLL_CACHE_S}
+            self._polled[receipt.receipt] = now
+        try:
+            credentials = self.credentials_for(receipt.notifier)
+        except KeyError:  # the notifier left the map
+            credentials = None
+        if credentials is None or self.client is None:
+            return receipt
+        try:
+            status = self.client.receipt_status(credentials.token, receipt.receipt)
+        except PushoverError as err:
+            logger.warning("cannot ask Pushover about receipt %s: %s", receipt.receipt, err)
+            return receipt
+        if status.acknowledged:
+            at = float(status.acknowledged_at or now)
+            name = self._name(status.acknowledged_by or "")
+            self.store.acknowledge(receipt.receipt, at, name, status.acknowledged_device)
+        elif status.expired:
+            self.store.mark_expired(receipt.receipt)
+        else:
+            return receipt
+        return self.store.get(receipt.receipt) or receipt
