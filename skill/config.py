@@ -53,6 +53,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("PUBLIC_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    scheme, sep, rest = raw.partition("://")
+    if scheme.lower() not in {"http", "https"} or not sep or not rest or any(c in rest for c in "?# "):
+        raise ConfigError(f"PUBLIC_URL must be the service's base URL, such as https://skill.example.net, not {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the environment configures (see DESIGN.md, "Environment")."""
@@ -71,6 +81,12 @@ class Settings:
     connect_timeout_s: float = const.DEFAULT_CONNECT_TIMEOUT_S
     read_timeout_s: float = const.DEFAULT_READ_TIMEOUT_S
     dry_run: bool = False
+    #: The service's public base URL (``PUBLIC_URL``); emergency alerts then carry a callback under it.
+    public_url: str | None = None
+    #: The IANA time zone spoken times are in (``TIMEZONE``); None: the host's local time.
+    timezone: str | None = None
+    #: The launch greeting mentions an alert nobody has acknowledged yet (``LAUNCH_OPEN_ALERTS=0``: not).
+    launch_open_alerts: bool = True
     #: True when dry run was asked for (``--dry-run``, ``DRY_RUN=1``), not merely implied by missing keys.
     dry_run_requested: bool = False
     #: The environment the settings came from; named notifiers read their variables here.
@@ -129,6 +145,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         connect_timeout_s=_float(env, "PUSHOVER_CONNECT_TIMEOUT_S", const.DEFAULT_CONNECT_TIMEOUT_S),
         read_timeout_s=_float(env, "PUSHOVER_READ_TIMEOUT_S", const.DEFAULT_READ_TIMEOUT_S),
         dry_run=not (token and user),
+        public_url=_public_url(env),
+        timezone=env.get("TIMEZONE", "").strip() or None,
+        launch_open_alerts=_flag(env, "LAUNCH_OPEN_ALERTS", True),
         environ=env,
     )
     return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]

@@ -55,6 +55,7 @@ from .verify import check_application_id
 if TYPE_CHECKING:
     from ask_sdk_core.skill import CustomSkill
 
+    from .receipts import ReceiptBook
     from .service import Service
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ SECRET_ID_VAR: Final = "PUSHOVER_SECRET_ID"  # noqa: S105 (the variable that nam
 PARAMETER_VARS: Final = {"PUSHOVER_TOKEN": "PUSHOVER_TOKEN_PARAMETER", "PUSHOVER_USER": "PUSHOVER_USER_PARAMETER"}
 #: Short key names accepted in the secret, for the variables they stand for.
 SECRET_ALIASES: Final = {"token": "PUSHOVER_TOKEN", "user": "PUSHOVER_USER"}
+#: The DynamoDB table of emergency receipts (template.yaml's ReceiptsTable).
+RECEIPTS_TABLE_VAR: Final = "RECEIPTS_TABLE"
 #: ``1`` renders and logs notifications without sending them.
 DRY_RUN_VAR: Final = "DRY_RUN"
 #: A secret or parameter that could not be read is read again on the first request after this.
@@ -277,6 +280,12 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
     service = Service(imap, settings, outbox=None)
     for line in service.setup_warnings():
         logger.warning("%s", line)
+    try:
+        service.receipts = _receipt_book(env, service, factory or client_factory)
+    except ConfigError as err:
+        logger.error("cannot run: %s", err)
+        service.close()
+        return Runtime(None, skill_id, problem=str(err))
     missing = settings.missing_credentials
     if missing and not settings.dry_run:
         secret_id = env.get(SECRET_ID_VAR, "").strip()
@@ -292,6 +301,30 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
     )  # fmt: skip
     retry = time.monotonic() + CREDENTIAL_RETRY_S if lookup.failed else None
     return Runtime(build_skill(service), skill_id, service, rebuild_after=retry)
+
+
+def _receipt_book(env: Mapping[str, str], service: Service, factory: Callable[[str], Any]) -> ReceiptBook | None:
+    """Receipts in the DynamoDB table ``RECEIPTS_TABLE`` (none without it); acknowledgements are polled."""
+    from .receipts import ReceiptBook
+    from .receipts.dynamodb import DynamoReceiptStore
+    from .receipts.speech import load_zone
+
+    table = env.get(RECEIPTS_TABLE_VAR, "").strip()
+    zone = load_zone(service.settings.timezone)
+    if not table:
+        return None
+    try:
+        client = _client(factory, "dynamodb")
+    except CredentialReadError as err:
+        logger.error("emergency receipts are not kept: %s", err)
+        return None
+    return ReceiptBook(
+        DynamoReceiptStore(client, table),
+        client=service.client,
+        credentials_for=service.credentials_for,
+        name_for_user_key=service.name_for_user_key,
+        zone=zone,
+    )
 
 
 def broken_response(envelope: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,12 +16,22 @@ from .attachments import AttachmentLoader
 from .config import Credentials, Settings
 from .deadline import DEFAULT_WORK_S, Deadline
 from .delivery import Sender
-from .errors import OutboxError, PushoverError, QuotaExceededError, RenderError, TransientError, UnknownDeviceError
+from .errors import (
+    OutboxError,
+    PushoverError,
+    QuotaExceededError,
+    ReceiptError,
+    RenderError,
+    TransientError,
+    UnknownDeviceError,
+)
 from .intent_map import IntentMap, IntentSpec, SpeechSpec
 from .outcome import SEVERITY, Delivery, Outbox, Outcome, Status
 from .people import People, Refusal, Speaker, person_of, person_route
 from .phrases import join_words, phrase
 from .pushover import PushoverClient
+from .receipts import ReceiptBook
+from .receipts.speech import launch_sentence, status_context, status_sentence
 from .render import (
     RenderedNotification,
     SlotValue,
@@ -50,6 +60,7 @@ class Service:
         loader: AttachmentLoader | None = None,
         outbox: Outbox | None = None,
         dry_run: bool | None = None,
+        receipts: ReceiptBook | None = None,
     ) -> None:
         self.intent_map = intent_map
         self.settings = settings
@@ -73,6 +84,8 @@ class Service:
         self.sender = Sender(self)
         #: How long a request's calls may take when the host gives no deadline (simulate, tests).
         self.deadline_s = DEFAULT_WORK_S
+        #: Receipts of emergency alerts (skill.receipts); the web service and Lambda give one.
+        self.receipts = receipts
         #: intents whose speech, reprompt or card templates read ``notifications``
         self._lists_notifications = {
             spec.name
@@ -170,7 +183,23 @@ class Service:
         context = build_context({}, locale=locale or "", names=speaker.template_names())
         speech = self._speak(self.intent_map.launch, context, locale) or phrase(locale, "launch")
         reprompt = self._speak(self.intent_map.launch_reprompt, context, locale) or phrase(locale, "launch_reprompt")
+        speech = self._open_alert_note(locale) + speech
         return Outcome("LaunchRequest", Status.LAUNCH, speech, reprompt, end_session=False)
+
+    def _open_alert_note(self, locale: str | None) -> str:
+        """What the greeting says first while an alert repeats unacknowledged (``LAUNCH_OPEN_ALERTS=0``: never)."""
+        if self.receipts is None or not self.settings.launch_open_alerts:
+            return ""
+        try:
+            alerts = self.receipts.open_alerts(refresh=True)
+        except ReceiptError as err:
+            logger.warning("launch: cannot read the open alerts: %s", err)
+            return ""
+        return _escape(launch_sentence(alerts[0], locale, self.receipts.zone)) + " " if alerts else ""
+
+    def name_for_user_key(self, user_key: str) -> str | None:
+        """The person of ``people:`` with this Pushover user key (who acknowledged an alert), or None."""
+        return self.people.name_for_user_key(user_key, self.settings.environ)
 
     def help(self, locale: str | None) -> Outcome:
         """What the skill can do, with examples from the map's samples."""
@@ -287,6 +316,8 @@ class Service:
                 return Outcome(name, Status.CONFIRM, prompt, prompt, end_session=False)
         if spec.cancel is not None:
             return self._cancel(spec, context, locale, deadline)
+        if spec.alert_status is not None:
+            return self._alert_status(spec, context, locale)
         rendered = [
             self._routed(render_notification(n, context, locale, intent_name=name), route)
             for n, route in zip(spec.notifications, routes, strict=True)
@@ -353,7 +384,13 @@ class Service:
         checked = self.sender.check_devices(name, rendered, spec.notifications, credentials, deadline, locale)
         if isinstance(checked, Outcome):
             return checked
+        if self.receipts is not None:  # emergency alerts carry the callback URL (PUBLIC_URL)
+            checked = [dataclasses.replace(i, message=self.receipts.prepare(i.message)) for i in checked]
         deliveries = self.sender.send_all(name, checked, credentials, deadline)
+        if self.receipts is not None:
+            for delivery in deliveries:
+                if delivery.receipt:
+                    self.receipts.record(name, delivery.notifier, delivery.message, delivery.receipt)
         return self._answer(spec, deliveries, context, locale)
 
     def _answer(
@@ -445,6 +482,8 @@ class Service:
                     return self._failed(spec.name, [], err, locale)
                 logger.warning("intent %s: cancel by tag failed at Pushover: %s", spec.name, err)
                 count = waiting
+        if self.receipts is not None and not self.dry_run:
+            self.receipts.cancel_tagged(tag)
         speech_context = {**context, "canceled": count}
         speech = self._speak(spec.speech, speech_context, locale)
         if not speech:
@@ -453,6 +492,35 @@ class Service:
         if self.dry_run and spec.speech is None:
             speech = phrase(locale, "dry_run")
         return Outcome(spec.name, Status.CANCELED, speech, canceled=count)
+
+    def _alert_status(self, spec: IntentSpec, context: dict[str, Any], locale: str | None) -> Outcome:
+        """ "Did anyone acknowledge my alert?": the newest alert of the intent ``alert_status`` names."""
+        assert spec.alert_status is not None
+        book = self.receipts
+        if book is None:
+            logger.warning("intent %s: no receipts are kept here (web service or RECEIPTS_TABLE)", spec.name)
+            return Outcome(spec.name, Status.UNAVAILABLE, phrase(locale, "alert_status_unavailable"))
+        try:
+            receipt = book.latest(spec.alert_status)
+        except ReceiptError as err:
+            logger.error("intent %s: cannot read the receipts: %s", spec.name, err)
+            return Outcome(spec.name, Status.UNAVAILABLE, phrase(locale, "alert_status_unavailable"))
+        now = book.clock()
+        speech_context = {**context, **status_context(receipt, now, locale, book.zone)}
+        speech = self._speak(spec.speech, speech_context, locale) or _escape(
+            status_sentence(receipt, now, locale, book.zone)
+        )
+        outcome = Outcome(spec.name, Status.SPOKEN, speech, end_session=not spec.keeps_session_open)
+        outcome.reprompt = self._speak(spec.reprompt, speech_context, locale) or None
+        if spec.card:
+            try:
+                outcome.card = (
+                    render_text(spec.card.title, speech_context, locale),
+                    render_text(spec.card.content, speech_context, locale),
+                )
+            except RenderError as err:
+                logger.warning("intent %s: card template failed: %s", spec.name, err)
+        return outcome
 
     def _discard_queued(self, tag: str) -> int:
         if self.outbox is None:

@@ -37,6 +37,9 @@ from .deadline import Deadline
 from .errors import ConfigError, InvalidRequestError, OutboxError, VerificationError
 from .intent_map import IntentMap, load_intent_map
 from .outbox import Outbox
+from .receipts import ReceiptBook, open_web_receipts
+from .receipts.callback import CALLBACK_PATH, MAX_CALLBACK_BYTES, answer_callback, masked
+from .receipts.speech import load_zone
 from .recent import RecentRequest, RecentRequests
 from .reloader import Generation, MapHolder, MapWatcher
 from .server import (
@@ -83,6 +86,10 @@ class SkillExtension:
     verifier: RequestVerifier
     #: The durable outbox (skill.outbox): transient failures wait there; its worker runs in ``run_server``.
     outbox: Outbox | None = None
+    #: Emergency receipts (skill.receipts), in the outbox's file.
+    receipts: ReceiptBook | None = None
+    #: The installation's callback secret, when ``PUBLIC_URL`` is set (never logged in full).
+    callback_secret: str | None = field(default=None, repr=False)
     #: Called by ``close()`` in reverse order, for whatever a later component opens.
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     #: The last requests, for the dashboard (skill.ui).
@@ -128,6 +135,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(MAX_CONTENT_LENGTH=const.MAX_BODY_BYTES, SETTINGS=None, SERVICE=None, VERIFIER=None)
     app.config.from_mapping(test_config or {})
     settings: Settings = app.config["SETTINGS"] or load_settings()
+    zone = load_zone(settings.timezone)
     if app.config["SERVICE"] is not None:
         service: Service = app.config["SERVICE"]
         holder = MapHolder.of(service.intent_map, service, alexa.build_skill(service))
@@ -150,12 +158,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     service.outbox = outbox
     ext = SkillExtension(settings, holder, verifier, outbox=outbox)
     ext.closers.append(outbox.close)  # closers run first: the worker stops before the client closes
+    ext.receipts, ext.callback_secret = open_web_receipts(
+        settings.outbox_path, settings.public_url, service.client, partial(_credentials_for, holder),
+        partial(_name_for_user_key, holder), zone,
+    )  # fmt: skip
+    if service.receipts is None:
+        service.receipts = ext.receipts
+    ext.closers.append(ext.receipts.store.close)
     app.extensions["skill"] = ext
     _warn_about_checks(verifier)
     app.before_request(_start_clock)
     app.after_request(_log_request)
     app.add_url_rule(ALEXA_PATH, view_func=_alexa, methods=["POST"], provide_automatic_options=False)
     app.add_url_rule(HEALTH_PATH, view_func=_healthz, methods=["GET"])
+    app.add_url_rule(
+        f"{CALLBACK_PATH}<secret>", view_func=_pushover_callback, methods=["POST"], provide_automatic_options=False
+    )
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     if settings.environ.get(UI_PASSWORD_ENV, ""):
@@ -176,7 +194,9 @@ def _build_generation(settings: Settings, imap: IntentMap, old: Generation | Non
             old.intent_map.attachment_hosts,
         )
         loader = previous.loader if same_files else None
-        service = Service(imap, settings, client=previous.client, outbox=previous.outbox, loader=loader)
+        service = Service(
+            imap, settings, client=previous.client, outbox=previous.outbox, loader=loader, receipts=previous.receipts
+        )
     return service, alexa.build_skill(service)
 
 
@@ -186,6 +206,11 @@ def _credentials_for(holder: MapHolder, notifier: str) -> Credentials | None:
         return holder.current.service.credentials_for(notifier)
     except KeyError:
         return None
+
+
+def _name_for_user_key(holder: MapHolder, user_key: str) -> str | None:
+    """Who acknowledged an alert: a person of the current map's ``people:``."""
+    return holder.current.service.name_for_user_key(user_key)
 
 
 def _warn_about_checks(verifier: RequestVerifier) -> None:
@@ -298,6 +323,7 @@ def health_of(ext: SkillExtension) -> dict[str, Any]:
         else {"limit": quota.limit, "remaining": quota.remaining, "reset": quota.reset},
         outbox=_outbox_health(ext.outbox),
         people=ext.service.people.health(),
+        alerts=ext.receipts.health() if ext.receipts is not None else None,
     )
 
 
@@ -311,6 +337,23 @@ def _outbox_health(outbox: Outbox | None) -> dict[str, Any] | None:
         logger.warning("/healthz: the outbox %s cannot be read", outbox.path, exc_info=True)
         return {"depth": None, "oldest_age_s": None, "error": "the outbox cannot be read"}
     return {"depth": depth, "oldest_age_s": None if oldest is None else round(oldest, 1), "set_aside": set_aside}
+
+
+def _pushover_callback(secret: str) -> ResponseReturnValue:
+    """POST /pushover/callback/<secret>: Pushover says someone acknowledged an emergency alert."""
+    ext = _ext()
+    length = request.content_length
+    body = request.get_data() if length is not None and length <= MAX_CALLBACK_BYTES else None
+    answer = answer_callback(ext.receipts, ext.callback_secret, secret, request.mimetype, body)
+    if answer.refusal:
+        g.refusal = answer.refusal
+    return jsonify(answer.body), answer.status
+
+
+def _logged_path() -> str:
+    """The request's path for the log: a callback's secret shortened to its first characters."""
+    path = request.path
+    return CALLBACK_PATH + masked(path[len(CALLBACK_PATH) :]) if path.startswith(CALLBACK_PATH) else path
 
 
 def _http_error(err: HTTPException) -> ResponseReturnValue:
@@ -330,7 +373,7 @@ def _http_error(err: HTTPException) -> ResponseReturnValue:
 
 def _unexpected_error(err: Exception) -> ResponseReturnValue:
     """Anything not handled above: logged with its traceback; never a 500 for what a client sent to /alexa."""
-    logger.error("%s %s: unexpected %s", request.method, request.path, type(err).__name__, exc_info=err)
+    logger.error("%s %s: unexpected %s", request.method, _logged_path(), type(err).__name__, exc_info=err)
     g.logged = True
     if request.path == ALEXA_PATH:
         return jsonify(error="the request could not be handled"), 400
@@ -344,7 +387,7 @@ def _log_request(response: Response) -> Response:
     start = g.get("start")
     ms = (time.perf_counter() - start) * 1000 if start is not None else 0.0
     extra: dict[str, Any] = {
-        "method": request.method, "path": request.path, "status": response.status_code, "ms": round(ms, 1),
+        "method": request.method, "path": _logged_path(), "status": response.status_code, "ms": round(ms, 1),
         "request_id": g.get("request_id"),
     }  # fmt: skip
     result: alexa.Result | None = g.get("result")
@@ -359,19 +402,19 @@ def _log_request(response: Response) -> Response:
         extra["skill_ms"] = round(result.elapsed_ms, 1)
         logger.info(
             "%s %s %d %s %s -> %s pushover=%s %.0f ms",
-            request.method, request.path, response.status_code, result.request_type, result.intent or "-",
+            request.method, _logged_path(), response.status_code, result.request_type, result.intent or "-",
             outcome, ids, ms, extra=extra,
         )  # fmt: skip
     elif refusal is not None:
         extra["reason"] = refusal
         logger.warning(
-            "refused %s %s %d: %s (%.0f ms)", request.method, request.path, response.status_code, refusal, ms,
+            "refused %s %s %d: %s (%.0f ms)", request.method, _logged_path(), response.status_code, refusal, ms,
             extra=extra,
         )  # fmt: skip
     else:
         # Health probes come every few seconds; they stay out of the INFO log.
         level = logging.DEBUG if request.path == HEALTH_PATH and response.status_code == 200 else logging.INFO
-        logger.log(level, "%s %s %d %.0f ms", request.method, request.path, response.status_code, ms, extra=extra)
+        logger.log(level, "%s %s %d %.0f ms", request.method, _logged_path(), response.status_code, ms, extra=extra)
     return response
 
 
@@ -477,6 +520,13 @@ def _log_banner(
         logger.warning("%s", line)
     if public_url is not None:
         logger.info("ngrok: Alexa endpoint %s%s (HTTPS, wildcard certificate)", public_url, ALEXA_PATH)
+    if ext.callback_secret is not None and service.settings.public_url:
+        logger.info(
+            "emergency acknowledgements: Pushover calls back %s%s%s (the secret is kept in %s)",
+            service.settings.public_url, CALLBACK_PATH, masked(ext.callback_secret), service.settings.outbox_path,
+        )  # fmt: skip
+    elif ext.receipts is not None:
+        logger.info("emergency acknowledgements: polled from Pushover when asked (set PUBLIC_URL for callbacks)")
     logger.info("stop with Ctrl-C or SIGTERM")
 
 

@@ -9,7 +9,7 @@ from ..render import CONTEXT_NAMES, SPEECH_NAMES, Template, slot_key
 from .checker import Checker
 from .household import check_recipients
 from .names import is_application_id
-from .spec import IntentMap, IntentSpec, Pos, SlotSpec
+from .spec import ALERT_STATUS_NAMES, IntentMap, IntentSpec, Pos, SlotSpec
 
 
 def check_references(c: Checker, imap: IntentMap) -> None:
@@ -28,7 +28,9 @@ def check_references(c: Checker, imap: IntentMap) -> None:
             and spec.cancel.notifier not in imap.notifiers
         ):
             c.error(spec.cancel.pos, f"{spec.name}: notifier {spec.cancel.notifier!r} is not declared")
-        if not spec.notifications and not spec.cancel and spec.speech is None:
+        if spec.alert_status is not None:
+            check_alert_status(c, imap, spec)
+        if not spec.notifications and not spec.cancel and not spec.alert_status and spec.speech is None:
             c.warn(spec.pos, f"intent {spec.name} sends nothing and says nothing")
         for slot in spec.slots.values():
             if slot.type and not slot.type.startswith("AMAZON.") and slot.type not in imap.slot_types:
@@ -37,10 +39,24 @@ def check_references(c: Checker, imap: IntentMap) -> None:
     check_recipients(c, imap)
 
 
+def check_alert_status(c: Checker, imap: IntentMap, spec: IntentSpec) -> None:
+    """``alert_status`` names an intent of the map that sends emergency alerts, and does nothing else."""
+    target = imap.intents.get(spec.alert_status or "")
+    if target is None:
+        c.error(spec.alert_status_pos, f"{spec.name}.alert_status: no intent {spec.alert_status!r} in this map")
+    elif not any(n.priority == const.EMERGENCY_PRIORITY for n in target.notifications):
+        c.warn(
+            spec.alert_status_pos,
+            f"{spec.name}.alert_status: {target.name} sends no priority 2 alert, so there is never a receipt to report",
+        )
+    if spec.notifications or spec.cancel:
+        c.error(spec.alert_status_pos, f"{spec.name}: alert_status answers a question; it neither sends nor cancels")
+
+
 def check_variables(c: Checker, spec: IntentSpec) -> None:
     """Names templates read: declared slots, known names, or (undeclared) new slots."""
     known = set(CONTEXT_NAMES)
-    speech_known = known | SPEECH_NAMES
+    speech_known = known | SPEECH_NAMES | (ALERT_STATUS_NAMES if spec.alert_status else frozenset())
     declared = {slot_key(n) for n in spec.slots}
     declared |= {k + "_Id" for k in declared}
     for template, pos, in_speech in _templates_of(spec):

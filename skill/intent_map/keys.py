@@ -35,7 +35,7 @@ PERSON_KEYS: Final = frozenset({"person_ids", "user_env", "devices", "notifier",
 INTENT_KEYS: Final = frozenset(
     {
         "notify", "speech", "reprompt", "card", "slots", "samples", "confirm",
-        "cancel_alerts", "end_session", "description",
+        "cancel_alerts", "alert_status", "end_session", "description",
     }
 )  # fmt: skip
 SLOT_KEYS: Final = frozenset({"type", "default", "required", "prompt"})

@@ -222,6 +222,12 @@ def native_intent(c: Checker, name: Any, body: Any, parent: YMap) -> IntentSpec 
             spec.notifications.append(read_notification(c, name, item_map, flat=True))
     if "cancel_alerts" in body_map:
         spec.cancel = cancel(c, name, body_map["cancel_alerts"], c.vpos(body_map, "cancel_alerts"))
+    if "alert_status" in body_map:
+        value, pos = body_map["alert_status"], c.vpos(body_map, "alert_status")
+        if not is_intent_name(value):
+            c.error(pos, f"{name}.alert_status must name the intent whose alerts it reports, e.g. EmergencyIntent")
+        else:
+            spec.alert_status, spec.alert_status_pos = value, pos
     if "confirm" in body_map:
         spec.confirm = localized_template(c, body_map["confirm"], c.vpos(body_map, "confirm"), f"{name}.confirm")
     if "end_session" in body_map:

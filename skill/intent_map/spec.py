@@ -192,6 +192,15 @@ class CancelSpec:
     pos: Pos
 
 
+#: What the speech, reprompt and card of an ``alert_status`` intent may read (skill/receipts/speech.py).
+ALERT_STATUS_NAMES = frozenset(
+    {
+        "alert", "state", "acknowledged", "acknowledged_by", "acknowledged_device", "acknowledged_at", "sent_at",
+        "expires_at", "expired", "cancelled", "cancelled_at", "retry",
+    }
+)  # fmt: skip
+
+
 @dataclass
 class IntentSpec:
     """Everything the map says about one intent."""
@@ -210,6 +219,9 @@ class IntentSpec:
     sample_pos: dict[str, list[Pos]] = field(default_factory=dict)
     confirm: TemplateField | None = None
     cancel: CancelSpec | None = None
+    #: ``alert_status: EmergencyIntent``: this intent reports on that intent's newest alert
+    alert_status: str | None = None
+    alert_status_pos: Pos | None = None
     end_session: bool | None = None
     form: str = "native"
 

@@ -7,7 +7,7 @@ Flask) and ``speech`` (what the status intent says). See docs/pushover.md, "Did 
 
 from __future__ import annotations
 
-from .book import ReceiptBook
+from .book import ReceiptBook, open_web_receipts
 from .callback import Acknowledgement, callback_url, parse_callback
 from .model import AlertState, Receipt, ReceiptStore
 
@@ -18,5 +18,6 @@ __all__ = [
     "ReceiptBook",
     "ReceiptStore",
     "callback_url",
+    "open_web_receipts",
     "parse_callback",
 ]  # fmt: skip

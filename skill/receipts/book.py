@@ -15,14 +15,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from .. import const
 from ..config import Credentials
 from ..errors import PushoverError, ReceiptError
 from ..pushover import Message, PushoverClient
-from .callback import Acknowledgement
+from .callback import Acknowledgement, callback_url
 from .model import KEEP_S, RECENT_S, AlertState, Receipt, ReceiptStore
+from .sqlite import SqliteReceiptStore
 
 logger = logging.getLogger(__name__)
 
@@ -165,3 +166,56 @@ class ReceiptBook:
         else:
             return receipt
         return self.store.get(receipt.receipt) or receipt
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz shows: the alerts still repeating, and how acknowledgements arrive."""
+        try:
+            alerts = self.open_alerts()
+        except ReceiptError:
+            logger.warning("/healthz: the receipts cannot be read", exc_info=True)
+            return {"open": None, "error": "the receipts cannot be read"}
+        return {
+            "open": [
+                {
+                    "intent": r.intent,
+                    "sent_at": _iso(r.sent_at),
+                    "expires_at": _iso(r.expires_at),
+                    "devices": list(r.devices),
+                }
+                for r in alerts
+            ],
+            "acknowledgements": "callback" if self.callback_url else "polling" if self.polls else "none",
+        }
+
+
+def open_web_receipts(
+    path: str,
+    public_url: str | None,
+    client: PushoverClient,
+    credentials_for: Callable[[str], Credentials | None],
+    name_for_user_key: Callable[[str], str | None],
+    zone: dt.tzinfo | None,
+) -> tuple[ReceiptBook, str | None]:
+    """The web service's book: receipts in the outbox's file (``path``) and, with ``public_url``,
+    callbacks to a URL holding the installation's secret (returned too); else the book polls.
+    """
+    store = SqliteReceiptStore(path)
+    secret = None
+    if public_url:
+        try:
+            secret = store.installation_secret()
+        except ReceiptError as err:
+            logger.error("PUBLIC_URL is set, but %s; acknowledgements are polled instead", err)
+    book = ReceiptBook(
+        store,
+        client=client,
+        credentials_for=credentials_for,
+        callback_url=callback_url(public_url, secret) if public_url and secret else None,
+        name_for_user_key=name_for_user_key,
+        zone=zone,
+    )
+    return book, secret
+
+
+def _iso(moment: float) -> str:
+    return dt.datetime.fromtimestamp(moment, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,12 +9,19 @@ once, each in its shape and size; anything else is refused before it reaches the
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl
 
-from ..errors import InvalidRequestError
+from ..errors import InvalidRequestError, ReceiptError
+
+if TYPE_CHECKING:
+    from .book import ReceiptBook
+
+logger = logging.getLogger(__name__)
 
 #: Where the callback lives under ``PUBLIC_URL``; the secret follows.
 CALLBACK_PATH: Final = "/pushover/callback/"
@@ -81,3 +88,43 @@ def parse_callback(pairs: Iterable[tuple[str, str]]) -> Acknowledgement | None:
         form["receipt"], int(form["acknowledged_at"]), form.get("acknowledged_by", ""),
         form.get("acknowledged_by_device") or None,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    """The HTTP answer to one callback request; ``refusal`` (for the log) when nothing was recorded."""
+
+    status: int
+    body: dict[str, Any]
+    refusal: str | None = None
+
+
+def answer_callback(
+    book: ReceiptBook | None, secret: str | None, given: str, mimetype: str, body: bytes | None
+) -> CallbackAnswer:
+    """Check and record one callback: 404 for a wrong secret or an unknown receipt, 413 for a body over
+    ``MAX_CALLBACK_BYTES`` (``body`` None), 400 for anything not shaped like Pushover's form.
+    """
+    if book is None or secret is None or not secret_matches(given, secret):
+        return CallbackAnswer(404, {"error": "not found"}, "a callback with a wrong secret; nothing recorded")
+    if body is None:
+        return CallbackAnswer(413, {"error": "the body is too large"}, f"a callback over {MAX_CALLBACK_BYTES} bytes")
+    if mimetype != FORM_MIMETYPE:
+        return CallbackAnswer(400, {"error": "not a Pushover callback"}, f"a callback that is not {FORM_MIMETYPE}")
+    try:
+        text = body.decode("utf-8")
+        ack = parse_callback(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=10))
+    except (InvalidRequestError, ValueError) as err:  # UnicodeDecodeError is a ValueError
+        return CallbackAnswer(400, {"error": "not a Pushover callback"}, f"a callback that is not Pushover's: {err}")
+    if ack is None:
+        return CallbackAnswer(200, {"status": "ignored"})
+    try:
+        recorded = book.acknowledge(ack)
+    except ReceiptError as err:
+        logger.error("cannot record the acknowledgement of alert %s: %s", ack.receipt, err)
+        return CallbackAnswer(503, {"error": "cannot record it now"}, "the receipt store failed")
+    if recorded is None:
+        return CallbackAnswer(404, {"error": "not found"}, f"a callback for receipt {ack.receipt}, not one of ours")
+    if recorded:
+        logger.info("alert %s acknowledged on %s", ack.receipt, ack.device or "an unnamed device")
+    return CallbackAnswer(200, {"status": "recorded" if recorded else "already recorded"})
