@@ -164,7 +164,7 @@ BAD_MAPS = [
             notify: {message: hi}
             spech: hello
         """,
-        ["4:5: unknown key 'spech' in intent A; expected one of: cancel_alerts, card"],
+        ["4:5: unknown key 'spech' in intent A; expected one of: alert_status, cancel_alerts, card"],
         id="unknown-intent-key",
     ),
     pytest.param(

@@ -576,6 +576,7 @@ def test_healthz_reports_without_secrets(client: FlaskClient, app: Flask, pki: P
             "unknown_person_ids": {"requests": 0, "ids": {}, "more": 0},
             "unknown_device_ids": {"requests": 0, "ids": {}, "more": 0},
         },
+        "alerts": {"open": [], "acknowledgements": "polling"},
     }
     text = response.get_data(as_text=True)
     assert TOKEN not in text and USER not in text and SKILL_ID not in text
