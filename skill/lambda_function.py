@@ -305,14 +305,15 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
 
 def _receipt_book(env: Mapping[str, str], service: Service, factory: Callable[[str], Any]) -> ReceiptBook | None:
     """Receipts in the DynamoDB table ``RECEIPTS_TABLE`` (none without it); acknowledgements are polled."""
-    from .receipts import ReceiptBook
-    from .receipts.dynamodb import DynamoReceiptStore
     from .receipts.speech import load_zone
 
     table = env.get(RECEIPTS_TABLE_VAR, "").strip()
     zone = load_zone(service.settings.timezone)
     if not table:
         return None
+    from .receipts import ReceiptBook
+    from .receipts.dynamodb import DynamoReceiptStore
+
     try:
         client = _client(factory, "dynamodb")
     except CredentialReadError as err:

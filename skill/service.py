@@ -9,7 +9,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import const
 from .attachments import AttachmentLoader
@@ -30,8 +30,6 @@ from .outcome import SEVERITY, Delivery, Outbox, Outcome, Status
 from .people import People, Refusal, Speaker, person_of, person_route
 from .phrases import join_words, phrase
 from .pushover import PushoverClient
-from .receipts import ReceiptBook
-from .receipts.speech import launch_sentence, status_context, status_sentence
 from .render import (
     RenderedNotification,
     SlotValue,
@@ -44,6 +42,9 @@ from .render import (
 )
 
 __all__ = ["Delivery", "Outbox", "Outcome", "Service", "Status"]
+
+if TYPE_CHECKING:
+    from .receipts import ReceiptBook
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ class Service:
         """What the greeting says first while an alert repeats unacknowledged (``LAUNCH_OPEN_ALERTS=0``: never)."""
         if self.receipts is None or not self.settings.launch_open_alerts:
             return ""
+        from .receipts.speech import launch_sentence
+
         try:
             alerts = self.receipts.open_alerts(refresh=True)
         except ReceiptError as err:
@@ -495,6 +498,8 @@ class Service:
 
     def _alert_status(self, spec: IntentSpec, context: dict[str, Any], locale: str | None) -> Outcome:
         """ "Did anyone acknowledge my alert?": the newest alert of the intent ``alert_status`` names."""
+        from .receipts.speech import status_context, status_sentence
+
         assert spec.alert_status is not None
         book = self.receipts
         if book is None:

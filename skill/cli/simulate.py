@@ -7,13 +7,18 @@ import html
 import json
 import re
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import ConfigError, InvalidRequestError, Problem
 from ..intent_map import IntentMap, load_intent_map
 from ..intent_map.report import launch_skill_id
 from .common import UsageError, error
+
+if TYPE_CHECKING:
+    from ..receipts import Receipt, ReceiptBook
+    from ..service import Service
 
 FAILED_STATUSES = {
     "refused", "quota", "unavailable", "not_configured", "render_failed", "unknown_device", "unknown_intent",
@@ -42,6 +47,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     if not args.launch:
         _note_unknown_names(imap, args.intent, slots)
     service = Service(imap, settings, dry_run=not args.send)
+    service.receipts = _receipts(settings, service, send=args.send)
     try:
         skill = build_skill(service)
         who = {"person_id": args.person, **({"device_id": args.device} if args.device else {})}
@@ -69,15 +75,63 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         except InvalidRequestError as err:
             error(str(err))
             return 1
+        alerts = _open_alerts(service.receipts)
     finally:
+        if service.receipts is not None:
+            service.receipts.store.close()
         service.close()
     notifications = [d.as_dict() for o in result.outcomes for d in o.deliveries]
     if args.json:
-        print(json.dumps({"response": result.response, "notifications": notifications}, indent=2, ensure_ascii=False))
+        output = {"response": result.response, "notifications": notifications, "open_alerts": alerts}
+        print(json.dumps(output, indent=2, ensure_ascii=False))
     else:
         _print_simulation(result.response, notifications, dry_run=not args.send)
+        for alert in alerts:
+            print(f"Open alert: {alert['intent']} sent {alert['sent_at']}, repeats until {alert['expires_at']}")
     statuses = {str(o.status) for o in result.outcomes}
     return 1 if statuses & FAILED_STATUSES else 0
+
+
+def _receipts(settings: Settings, service: Service, *, send: bool) -> ReceiptBook:
+    """The web service's receipts (in ``OUTBOX_PATH``): kept with ``--send``; a dry run only reads an existing file."""
+    from ..receipts import ReceiptBook
+    from ..receipts.speech import load_zone
+    from ..receipts.sqlite import SqliteReceiptStore
+
+    # A dry run never creates the file: without one, it reads an empty store.
+    path = settings.outbox_path if send or Path(settings.outbox_path).is_file() else ":memory:"
+    return ReceiptBook(
+        SqliteReceiptStore(path),
+        client=service.client if send else None,  # a dry run asks Pushover nothing
+        credentials_for=service.credentials_for,
+        name_for_user_key=service.name_for_user_key,
+        zone=load_zone(settings.timezone),
+    )
+
+
+def _open_alerts(book: ReceiptBook | None) -> list[dict[str, Any]]:
+    """The alerts still repeating, as ``simulate`` shows them."""
+    from ..errors import ReceiptError
+    from ..receipts.speech import spoken_time
+
+    if book is None:
+        return []
+    try:
+        alerts: list[Receipt] = book.open_alerts()
+    except ReceiptError as err:
+        error(f"cannot read the open alerts: {err}")
+        return []
+    return [
+        {
+            "intent": r.intent,
+            "receipt": r.receipt,
+            "sent_at": spoken_time(r.sent_at, "", book.zone),
+            "expires_at": spoken_time(r.expires_at, "", book.zone),
+            "retry": r.retry,
+            "devices": list(r.devices),
+        }
+        for r in alerts
+    ]
 
 
 def _require_credentials(imap: IntentMap, settings: Settings, intent: str | None) -> None:

@@ -23,7 +23,6 @@ from ..errors import PushoverError, ReceiptError
 from ..pushover import Message, PushoverClient
 from .callback import Acknowledgement, callback_url
 from .model import KEEP_S, RECENT_S, AlertState, Receipt, ReceiptStore
-from .sqlite import SqliteReceiptStore
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +198,8 @@ def open_web_receipts(
     """The web service's book: receipts in the outbox's file (``path``) and, with ``public_url``,
     callbacks to a URL holding the installation's secret (returned too); else the book polls.
     """
+    from .sqlite import SqliteReceiptStore  # the web service's store; Lambda never loads sqlite3
+
     store = SqliteReceiptStore(path)
     secret = None
     if public_url:

@@ -1,0 +1,50 @@
+"""``simulate`` with emergency receipts: --send keeps them in OUTBOX_PATH, every run shows the open alerts."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from skill.cli import main
+from tests.fake_pushover import TOKEN, USER, FakePushover
+
+MAP = """
+intents:
+  EmergencyIntent:
+    samples: ["raise the alarm"]
+    notify: {message: "Help!", priority: 2, retry: 30, expire: 300, target: pixel3}
+  AlertStatusIntent:
+    samples: ["did anyone acknowledge"]
+    alert_status: EmergencyIntent
+"""
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path: Path, fake_pushover: FakePushover) -> Path:
+    path = tmp_path / "intents.yaml"
+    path.write_text(textwrap.dedent(MAP).lstrip(), encoding="utf-8")
+    for name, value in {
+        "INTENT_MAP": str(path), "PUSHOVER_API_URL": fake_pushover.url, "PUSHOVER_TOKEN": TOKEN,
+        "PUSHOVER_USER": USER, "OUTBOX_PATH": str(tmp_path / "outbox.sqlite3"), "TIMEZONE": "UTC",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
+def test_simulate_sends_keeps_the_receipt_and_shows_the_open_alert(env, fake_pushover, capsys):
+    assert main(["simulate", "AlertStatusIntent"]) == 0
+    out = capsys.readouterr().out
+    assert "Alexa says: There's no recent alert." in out and "Open alert" not in out
+    assert not (env / "outbox.sqlite3").exists()  # a dry run creates no file
+    assert main(["simulate", "EmergencyIntent", "--send"]) == 0
+    assert "Open alert: EmergencyIntent sent " in capsys.readouterr().out
+    assert main(["simulate", "AlertStatusIntent", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    (alert,) = shown["open_alerts"]
+    assert alert["intent"] == "EmergencyIntent" and alert["devices"] == ["pixel3"] and alert["retry"] == 30
+    assert alert["receipt"] in fake_pushover.receipts
+    assert "Nobody has acknowledged the alert from " in json.dumps(shown["response"])
+    assert fake_pushover.requests_to("receipt") == []  # a dry run asks Pushover nothing
