@@ -71,7 +71,7 @@ from .outbox_db import (
     decode,
     encode,
 )
-from .pushover import Message, PushoverClient
+from .pushover import Message, PushoverClient, SendResult
 
 __all__ = ["BUSY_TIMEOUT_S", "JITTER_FRACTION", "Outbox", "PendingItem"]
 
@@ -126,6 +126,8 @@ class Outbox:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Called after a queued notification was delivered (the web service keeps emergency receipts here).
+        self.on_delivered: Callable[[PendingItem, Message, SendResult], None] | None = None
         try:
             self._db.open()
         except OutboxError as err:
@@ -386,6 +388,11 @@ class Outbox:
             "delivered queued notification %s (intent %s) on attempt %d, %.0f s after it was queued; pushover=%s",
             item.id, item.intent or "-", item.attempts + 1, now - item.created_at, result.request_id or "-",
         )  # fmt: skip
+        if self.on_delivered is not None:
+            try:
+                self.on_delivered(item, message, result)
+            except Exception:  # the notification is out; a failing hook must not make it look lost
+                logger.exception("outbox: after delivering item %s", item.id)
         return True
 
     def _claim(self, item: PendingItem, now: float) -> float | None:

@@ -302,12 +302,18 @@ class PushoverClient:
         path = f"receipts/{quote(receipt, safe='')}/cancel.json"
         self._call("POST", path, "the receipt cancel", Credentials(token, ""), data={"token": token})
 
-    def receipt_status(self, token: str, receipt: str) -> ReceiptStatus:
-        """What Pushover knows about one emergency alert (``receipts/{receipt}.json``)."""
+    def receipt_status(self, token: str, receipt: str, *, read_timeout_s: float | None = None) -> ReceiptStatus:
+        """What Pushover knows about one emergency alert (``receipts/{receipt}.json``).
+
+        ``read_timeout_s`` shortens the wait for this call (a person is waiting for the answer).
+        """
         if not receipt:
             raise ValueError("receipt must not be empty")
         path = f"receipts/{quote(receipt, safe='')}.json"
-        body, _ = self._call("GET", path, "the receipt", Credentials(token, ""), params={"token": token})
+        timeout = self._timeout if read_timeout_s is None else (self._timeout[0], read_timeout_s)
+        body, _ = self._call(
+            "GET", path, "the receipt", Credentials(token, ""), params={"token": token}, timeout=timeout
+        )
         return ReceiptStatus(
             acknowledged=body.get("acknowledged") == 1,
             acknowledged_at=_int_or_none(str(body.get("acknowledged_at"))) or None,

@@ -36,7 +36,8 @@ from .config import Credentials, Settings, load_settings
 from .deadline import Deadline
 from .errors import ConfigError, InvalidRequestError, OutboxError, VerificationError
 from .intent_map import IntentMap, load_intent_map
-from .outbox import Outbox
+from .outbox import Outbox, PendingItem
+from .pushover import Message, SendResult
 from .receipts import ReceiptBook, open_web_receipts
 from .receipts.callback import CALLBACK_PATH, MAX_CALLBACK_BYTES, answer_callback, masked
 from .receipts.speech import load_zone
@@ -165,6 +166,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if service.receipts is None:
         service.receipts = ext.receipts
     ext.closers.append(ext.receipts.store.close)
+    outbox.on_delivered = partial(_keep_receipt, ext.receipts)
     app.extensions["skill"] = ext
     _warn_about_checks(verifier)
     app.before_request(_start_clock)
@@ -206,6 +208,12 @@ def _credentials_for(holder: MapHolder, notifier: str) -> Credentials | None:
         return holder.current.service.credentials_for(notifier)
     except KeyError:
         return None
+
+
+def _keep_receipt(book: ReceiptBook, item: PendingItem, message: Message, result: SendResult) -> None:
+    """An emergency alert the outbox delivered late is kept like one sent at once."""
+    if result.receipt:
+        book.record(item.intent, item.notifier, message, result.receipt)
 
 
 def _name_for_user_key(holder: MapHolder, user_key: str) -> str | None:

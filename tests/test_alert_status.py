@@ -91,7 +91,8 @@ def ask(client: FlaskClient, intent: str | None, request_type: str = "IntentRequ
 
 
 def callback_path(fake: FakePushover) -> str:
-    (sent,) = fake.requests_to("messages")
+    """The path of the callback URL the newest alert carried."""
+    sent = [r for r in fake.requests_to("messages") if "callback" in r.form][-1]
     url = sent.form["callback"]
     assert url.startswith(PUBLIC_URL + "/pushover/callback/")
     return urlsplit(url).path
@@ -290,3 +291,30 @@ def test_the_status_template_names_are_the_ones_the_context_has():
     from skill.receipts.speech import status_context
 
     assert set(status_context(None, 0, "en-US", None)) == ALERT_STATUS_NAMES
+
+
+def test_a_reloaded_map_keeps_the_receipts(make_app, fake_pushover, map_path):
+    app = make_app(public_url=PUBLIC_URL)
+    client = app.test_client()
+    ask(client, "EmergencyIntent")
+    first = skill_of(app).service
+    Path(map_path).write_text(Path(map_path).read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    skill_of(app).holder.reload()
+    assert skill_of(app).service is not first  # a new generation …
+    assert skill_of(app).service.receipts is skill_of(app).receipts  # … with the same receipts
+    assert ask(client, "AlertStatusIntent").startswith("Nobody has acknowledged")
+
+
+def test_an_alert_the_outbox_delivers_later_keeps_its_receipt(make_app, fake_pushover):
+    app = make_app(public_url=PUBLIC_URL)
+    client = app.test_client()
+    fake_pushover.enqueue(endpoint="messages", status=503)
+    assert ask(client, "EmergencyIntent") == "Pushover isn't answering right now; I'll keep trying."
+    assert ask(client, "AlertStatusIntent") == "There's no recent alert."
+    outbox = skill_of(app).outbox
+    assert outbox.run_once(now=outbox.next_due()) == 1
+    (receipt,) = fake_pushover.receipts
+    assert fake_pushover.requests_to("messages")[-1].form["callback"].startswith(PUBLIC_URL)
+    assert ask(client, "AlertStatusIntent").startswith("Nobody has acknowledged")
+    client.post(callback_path(fake_pushover), data=fake_pushover.acknowledge(receipt, device="iphone"))
+    assert " was acknowledged on iphone" in ask(client, "AlertStatusIntent")

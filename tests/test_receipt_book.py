@@ -10,7 +10,7 @@ from skill.config import Credentials
 from skill.errors import ConfigError, InvalidRequestError
 from skill.pushover import Message, PushoverClient
 from skill.receipts import AlertState, ReceiptBook, parse_callback
-from skill.receipts.book import POLL_CACHE_S
+from skill.receipts.book import POLL_CACHE_S, POLL_READ_TIMEOUT_S
 from skill.receipts.callback import callback_url, masked, secret_matches
 from skill.receipts.model import Receipt
 from skill.receipts.speech import load_zone, spoken_duration, spoken_time, status_context, status_sentence
@@ -232,3 +232,14 @@ def test_the_status_sentences():
         "expired": False, "cancelled": False, "cancelled_at": "", "retry": 30,
     }  # fmt: skip
     assert status_context(None, T0, "en-GB", zone)["alert"] is False
+
+
+def test_a_slow_pushover_costs_the_poll_not_the_answer(store, fake_pushover, caplog):
+    with PushoverClient(fake_pushover.url, connect_timeout_s=1, read_timeout_s=4) as slow_client:
+        book = ReceiptBook(store, client=slow_client, credentials_for=lambda name: Credentials(TOKEN, USER))
+        receipt = send(slow_client)
+        book.record("EmergencyIntent", "notify", ALERT, receipt)
+        fake_pushover.enqueue(endpoint="receipt", delay=POLL_READ_TIMEOUT_S + 1)
+        assert book.latest("EmergencyIntent").state(book.clock()) == AlertState.OPEN
+    assert "cannot ask Pushover about receipt" in caplog.text
+    assert "within the read timeout" in caplog.text

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 #: A poll's answer about a still-open alert is reused for this long (Alexa asks again within seconds).
 POLL_CACHE_S: Final = 15.0
+#: A poll waits at most this long for Pushover's answer: the status intent answers from what it
+#: knows rather than make the person wait (the client's connect timeout still applies).
+POLL_READ_TIMEOUT_S: Final = 2.0
 #: Open alerts are those sent within Pushover's longest expiry.
 OPEN_WINDOW_S: Final = float(const.MAX_EXPIRE_S)
 
@@ -152,7 +155,8 @@ class ReceiptBook:
         if credentials is None or self.client is None:
             return receipt
         try:
-            status = self.client.receipt_status(credentials.token, receipt.receipt)
+            wait = min(POLL_READ_TIMEOUT_S, self.client.read_timeout_s)
+            status = self.client.receipt_status(credentials.token, receipt.receipt, read_timeout_s=wait)
         except PushoverError as err:
             logger.warning("cannot ask Pushover about receipt %s: %s", receipt.receipt, err)
             return receipt
