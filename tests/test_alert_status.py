@@ -196,19 +196,27 @@ def test_without_callbacks_status_polls_pushover(make_app, fake_pushover):
     assert len(fake_pushover.requests_to("receipt")) == 2
 
 
-def test_status_names_the_person_from_people(make_app, fake_pushover, monkeypatch):
-    from skill.people import People, PersonSpec
-
-    app = make_app(public_url=PUBLIC_URL)
-    service = skill_of(app).service
-    service.people = People({"Paulus": PersonSpec("Paulus", user_env="PAULUS_KEY")})
-    service.settings = service.settings.with_overrides(environ={"PAULUS_KEY": USER})
-    client = app.test_client()
-    ask(client, "EmergencyIntent")
-    (receipt,) = fake_pushover.receipts
-    client.post(callback_path(fake_pushover), data=fake_pushover.acknowledge(receipt, device="pixel3"))
-    said = ask(client, "AlertStatusIntent")
-    assert said.startswith("Paulus acknowledged your alert from ") and " on pixel3, " in said
+def test_status_names_the_person_from_people(tmp_path, fake_pushover, monkeypatch):
+    """``people:`` names who acknowledged: the callback's user key is the value of a person's ``user_env``."""
+    path = tmp_path / "people.yaml"
+    path.write_text(
+        textwrap.dedent(MAP).lstrip() + "people:\n  Paulus:\n    user_env: PAULUS_PUSHOVER_USER\n", encoding="utf-8"
+    )
+    settings = make_settings(
+        fake_pushover, intent_map_path=str(path), alexa_verify=False, outbox_path=str(tmp_path / "o.sqlite3"),
+        public_url=PUBLIC_URL, timezone="UTC", environ={"PAULUS_PUSHOVER_USER": USER},
+    )  # fmt: skip
+    app = create_app({"TESTING": True, "SETTINGS": settings})
+    try:
+        client = app.test_client()
+        ask(client, "EmergencyIntent")
+        (receipt,) = fake_pushover.receipts
+        client.post(callback_path(fake_pushover), data=fake_pushover.acknowledge(receipt, device="pixel3"))
+        said = ask(client, "AlertStatusIntent")
+        assert said.startswith("Paulus acknowledged your alert from ") and " on pixel3, " in said
+        assert ask(client, "TemplatedStatusIntent").startswith("Paulus at ")
+    finally:
+        skill_of(app).close()
 
 
 def test_healthz_shows_open_alerts(make_app, fake_pushover):
