@@ -320,7 +320,7 @@ class Service:
         if spec.cancel is not None:
             return self._cancel(spec, context, locale, deadline)
         if spec.alert_status is not None:
-            return self._alert_status(spec, context, locale)
+            return self._alert_status(spec, context, locale, deadline)
         rendered = [
             self._routed(render_notification(n, context, locale, intent_name=name), route)
             for n, route in zip(spec.notifications, routes, strict=True)
@@ -496,7 +496,9 @@ class Service:
             speech = phrase(locale, "dry_run")
         return Outcome(spec.name, Status.CANCELED, speech, canceled=count)
 
-    def _alert_status(self, spec: IntentSpec, context: dict[str, Any], locale: str | None) -> Outcome:
+    def _alert_status(
+        self, spec: IntentSpec, context: dict[str, Any], locale: str | None, deadline: Deadline
+    ) -> Outcome:
         """ "Did anyone acknowledge my alert?": the newest alert of the intent ``alert_status`` names."""
         from .receipts.speech import status_context, status_sentence
 
@@ -506,7 +508,7 @@ class Service:
             logger.warning("intent %s: no receipts are kept here (web service or RECEIPTS_TABLE)", spec.name)
             return Outcome(spec.name, Status.UNAVAILABLE, phrase(locale, "alert_status_unavailable"))
         try:
-            receipt = book.latest(spec.alert_status)
+            receipt = book.latest(spec.alert_status, wait_s=deadline.remaining())
         except ReceiptError as err:
             logger.error("intent %s: cannot read the receipts: %s", spec.name, err)
             return Outcome(spec.name, Status.UNAVAILABLE, phrase(locale, "alert_status_unavailable"))

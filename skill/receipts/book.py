@@ -31,6 +31,8 @@ POLL_CACHE_S: Final = 15.0
 #: A poll waits at most this long for Pushover's answer: the status intent answers from what it
 #: knows rather than make the person wait (the client's connect timeout still applies).
 POLL_READ_TIMEOUT_S: Final = 2.0
+#: Below this much time left in the request, the answer comes from what is known, without a poll.
+MIN_POLL_S: Final = 0.2
 #: Open alerts are those sent within Pushover's longest expiry.
 OPEN_WINDOW_S: Final = float(const.MAX_EXPIRE_S)
 
@@ -122,11 +124,11 @@ class ReceiptBook:
 
     # -- questions
 
-    def latest(self, intent: str) -> Receipt | None:
-        """The newest recent alert of ``intent``, brought up to date (one poll at most)."""
+    def latest(self, intent: str, *, wait_s: float | None = None) -> Receipt | None:
+        """The newest recent alert of ``intent``, brought up to date (one poll at most, within ``wait_s``)."""
         now = self.clock()
         found = self.store.recent(now - RECENT_S, intent=intent, limit=1)
-        return self._refresh(found[0], now) if found else None
+        return self._refresh(found[0], now, wait_s) if found else None
 
     def open_alerts(self, *, refresh: bool = False) -> list[Receipt]:
         """Alerts still repeating, the newest first (``refresh``: poll the newest once to be sure)."""
@@ -137,11 +139,14 @@ class ReceiptBook:
             found = [newest, *found[1:]] if newest.state(now) == AlertState.OPEN else found[1:]
         return found
 
-    def _refresh(self, receipt: Receipt, now: float) -> Receipt:
+    def _refresh(self, receipt: Receipt, now: float, wait_s: float | None = None) -> Receipt:
         """Ask Pushover about an alert that looks open (or expired by the clock alone); at most every POLL_CACHE_S."""
         state = receipt.state(now)
         unsure = state == AlertState.OPEN or (state == AlertState.EXPIRED and not receipt.expired)
-        if not (unsure and self.polls and self.credentials_for is not None):
+        wait = min(POLL_READ_TIMEOUT_S, self.client.read_timeout_s if self.client else 0.0)
+        if wait_s is not None:
+            wait = min(wait, wait_s - (self.client.connect_timeout_s if self.client else 0.0))
+        if not (unsure and self.polls and self.credentials_for is not None) or wait < MIN_POLL_S:
             return receipt
         with self._lock:
             if now - self._polled.get(receipt.receipt, float("-inf")) < POLL_CACHE_S:
@@ -155,7 +160,6 @@ class ReceiptBook:
         if credentials is None or self.client is None:
             return receipt
         try:
-            wait = min(POLL_READ_TIMEOUT_S, self.client.read_timeout_s)
             status = self.client.receipt_status(credentials.token, receipt.receipt, read_timeout_s=wait)
         except PushoverError as err:
             logger.warning("cannot ask Pushover about receipt %s: %s", receipt.receipt, err)
