@@ -101,6 +101,28 @@ def test_a_typo_in_the_intent_or_a_slot_name_given_to_simulate_is_named(tmp_path
     assert capsys.readouterr().err == ""
 
 
+FAMILY_MAP = """\
+notifiers:
+  family: {token_env: FAMILY_PUSHOVER_TOKEN, user_env: FAMILY_PUSHOVER_USER}
+intents:
+  FamilyIntent:
+    samples: ["tell the family"]
+    notify: {notifier: family, message: Hello}
+"""
+
+
+def test_send_through_a_named_notifier_needs_only_its_own_variables(tmp_path, fake_pushover, monkeypatch, capsys):
+    path = write(tmp_path, FAMILY_MAP, "mine.yaml")
+    monkeypatch.setenv("PUSHOVER_API_URL", fake_pushover.url)
+    monkeypatch.setenv("FAMILY_PUSHOVER_TOKEN", TOKEN)
+    assert main(["simulate", "FamilyIntent", "--send", "--intent-map", str(path)]) == 1
+    assert capsys.readouterr().err == "error: --send needs Pushover credentials; set FAMILY_PUSHOVER_USER\n"
+    monkeypatch.setenv("FAMILY_PUSHOVER_USER", USER)  # PUSHOVER_TOKEN and PUSHOVER_USER stay unset
+    assert main(["simulate", "FamilyIntent", "--send", "--intent-map", str(path)]) == 0
+    assert fake_pushover.last.form["message"] == "Hello"
+    assert fake_pushover.last.form["token"] == TOKEN
+
+
 # --------------------------------------------------------------------------- files that cannot be read
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from ..const import DEFAULT_NOTIFIER
 from ..errors import ConfigError, InvalidRequestError, Problem
 from ..intent_map import IntentMap, load_intent_map
 from ..intent_map.report import launch_skill_id
@@ -137,7 +138,10 @@ def _open_alerts(book: ReceiptBook | None) -> list[dict[str, Any]]:
 def _require_credentials(imap: IntentMap, settings: Settings, intent: str | None) -> None:
     missing = list(settings.missing_credentials)
     spec = imap.intents.get(intent or "")
-    if spec and spec.notifications and all(n.to for n in spec.notifications):
+    default = [n for n in spec.notifications if n.notifier == DEFAULT_NOTIFIER] if spec else []
+    if spec and spec.notifications and not default:
+        missing = []  # every notification goes through a named notifier, with its own variables (below)
+    elif default and all(n.to for n in default):
         # Each goes to a person's own key (checked when the request knows who): only the app token is needed here.
         missing = [v for v in missing if v != "PUSHOVER_USER"]
     for notification in spec.notifications if spec else []:
