@@ -163,3 +163,45 @@ def test_the_repository_ignores_the_secret_files_the_docs_name():
     for name in (".env", "pushover.env", "pushover.json"):
         assert name in docs
         assert name in ignored
+
+
+def test_init_converts_the_readme_configuration_yaml_with_its_launch_answer(tmp_path, monkeypatch, capsys):
+    from tests.test_docs_home_assistant import configuration_yaml
+
+    for name in ("PUSHOVER_TOKEN", "PUSHOVER_USER", "INTENT_MAP", "ALEXA_SKILL_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configuration.yaml").write_text(configuration_yaml(), encoding="utf-8")
+    assert main(["init", "--from", "configuration.yaml"]) == 0
+    imap = load_intent_map(str(tmp_path / "intents.yaml"))
+    assert imap.form == "native" and list(imap.intents) == ["LocateIntent"] and imap.launch is not None
+    capsys.readouterr()
+    assert main(["simulate", "--launch"]) == 0
+    out = capsys.readouterr().out
+    assert "Alexa says: Family notes here. Whom should I locate?\nReprompt:   Whom should I locate?\n" in out
+
+
+def test_init_says_which_launch_answers_it_left_out(tmp_path, monkeypatch):
+    skill = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
+    other = "amzn1.ask.skill.99999999-2222-3333-4444-555555555555"
+    text = f"""
+intent_script:
+  {skill}:
+    action: {{action: notify.notify, data: {{message: opened}}}}
+    speech: {{text: Hello}}
+  {other}:
+    speech: {{text: Other}}
+  {skill}.SessionEndedRequest:
+    speech: {{text: Bye}}
+  PingIntent:
+    action: {{action: notify.notify, data: {{message: ping}}}}
+"""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configuration.yaml").write_text(text, encoding="utf-8")
+    assert main(["init", "--from", "configuration.yaml"]) == 0
+    written = (tmp_path / "intents.yaml").read_text(encoding="utf-8")
+    assert f"# from intent_script {skill}: what a person hears who opens the skill\n" in written
+    assert "# its action is left out: `launch:` only speaks\nlaunch:\n  speech: Hello\n" in written
+    assert f"# left out: intent_script {other}, the launch answer of another skill" in written
+    assert f"# left out: intent_script {skill}.SessionEndedRequest (Alexa says nothing" in written
+    assert list(load_intent_map(str(tmp_path / "intents.yaml")).intents) == ["PingIntent"]

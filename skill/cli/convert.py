@@ -14,6 +14,7 @@ import yaml
 from ..errors import ConfigError, Problem
 from ..intent_map import IntentMap, parse_intent_map
 from ..intent_map.keys import TOP_KEYS
+from ..intent_map.names import is_application_id
 
 #: Home Assistant keys with no meaning here (Alexa always waits for the answer; one script per intent).
 _DROPPED = ("async_action", "mode", "platforms")
@@ -51,10 +52,15 @@ def convert_home_assistant(text: str, source: str, target: str) -> str:
     settings = {k: v for k, v in data.items() if k in TOP_KEYS and k != "intents"}
     if settings:
         out += [_dump(settings).rstrip(), ""]
-    out.append("intents:")
+    launch: list[str] = []
+    intent_lines = ["intents:"]
     for origin, intents in blocks:
         for name, body in intents.items():
-            out += _intent(str(name), body or {}, origin, imap)
+            if is_application_id(str(name).removesuffix(".SessionEndedRequest")):
+                launch += _launch(str(name), body or {}, first=not launch)
+            else:
+                intent_lines += _intent(str(name), body or {}, origin, imap)
+    out += [*launch, *([""] if launch else []), *intent_lines]
     converted = "\n".join(out) + "\n"
     _same_meaning(imap, parse_intent_map(converted, target), target)
     return converted
@@ -88,6 +94,19 @@ def _intent(name: str, body: dict[str, Any], origin: str, imap: IntentMap) -> li
         converted["card"] = body["card"]
     lines += ["    " + line for line in _dump(converted).splitlines()]
     return lines
+
+
+def _launch(name: str, body: dict[str, Any], *, first: bool) -> list[str]:
+    """A skill's launch answer (an ``intent_script`` entry named by its applicationId) as our ``launch:``."""
+    if name.endswith(".SessionEndedRequest"):
+        return [f"# left out: intent_script {name} (Alexa says nothing after a session ends)"]
+    if not first:
+        return [f"# left out: intent_script {name}, the launch answer of another skill (`launch:` is one)"]
+    lines = [f"# from intent_script {name}: what a person hears who opens the skill"]
+    if body.get("action"):
+        lines.append("# its action is left out: `launch:` only speaks")
+    converted = {key: _speech(body[key]) for key in ("speech", "reprompt") if key in body}
+    return lines + (_dump({"launch": converted}).splitlines() if converted else ["# (it says nothing)"])
 
 
 def _notification(action: dict[str, Any]) -> dict[str, Any]:
