@@ -20,7 +20,7 @@ help:
 # older Makefile finished, with its .installed stamp, is kept).
 $(MADE):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
-	  echo "error: this needs Python 3.11 or newer, but $(PYTHON) is $$($(PYTHON) -V 2>&1 || echo 'not found'); install one, then: make $(or $(MAKECMDGOALS),run) PYTHON=python3.11" >&2; \
+	  echo "error: this needs Python 3.11 or newer, but $(PYTHON) is $$(v=$$($(PYTHON) -V 2>&1) && echo "$$v" || echo 'not found'); install one, then: make $(or $(MAKECMDGOALS),run) PYTHON=python3.11" >&2; \
 	  exit 1; }
 	@if [ -f $(VENV)/.installed ] && $(BIN)/python -c '' 2>/dev/null; then \
 	  touch $@; \

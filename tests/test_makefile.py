@@ -36,6 +36,17 @@ def test_a_too_old_python_is_named_in_one_line_before_anything_is_made(tmp_path)
     assert not venv.exists()
 
 
+def test_a_python_that_is_not_there_is_named_in_one_line(tmp_path):
+    missing = tmp_path / "python3.12"  # not on this machine: the shell (or pyenv's shim) says so
+    done = make("run", f"PYTHON={missing}", f"VENV={tmp_path / 'venv'}")
+    assert done.returncode != 0
+    assert done.stderr.splitlines()[0] == (
+        f"error: this needs Python 3.11 or newer, but {missing} is not found; "
+        "install one, then: make run PYTHON=python3.11"
+    )
+    assert not (tmp_path / "venv").exists()
+
+
 @pytest.mark.slow
 def test_a_half_built_venv_is_made_again(tmp_path):
     venv = tmp_path / "venv"
