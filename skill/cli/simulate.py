@@ -214,4 +214,5 @@ def _spoken_text(speech: dict[str, Any] | None) -> str:
     if not speech:
         return ""
     text = speech.get("ssml") or speech.get("text") or ""
+    text = re.sub(r"<alexa:name\b[^>]*>", "[first name]", text)  # Alexa says the recognized person's name here
     return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
