@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -47,11 +48,13 @@ def assert_not_blank(png: bytes, name: Path) -> None:
 
 
 def wait_for_text(chrome: browser.Browser, css: str, wanted: str) -> str:
+    """The text of ``css`` once it holds ``wanted``; read in one script call, so a page that is still
+    being replaced cannot hand back an element that is gone (a stale reference)."""
     deadline = time.monotonic() + 20
     text = ""
+    query = f"var e = document.querySelector({json.dumps(css)}); return e ? e.innerText : '';"
     while time.monotonic() < deadline:
-        found = chrome.find_all(css)
-        text = chrome.text(found[0]) if found else ""
+        text = str(chrome.script(query) or "").strip()
         if wanted in text:
             return text
         time.sleep(0.1)
