@@ -417,7 +417,7 @@ def build_request_envelope(
     new_session: bool = True,
     now: float | None = None,
     person_id: str | None = None,
-    device_id: str = "amzn1.ask.device.SIMULATED",
+    device_id: str = const.SIMULATED_DEVICE_ID,
 ) -> dict[str, Any]:
     """A request envelope shaped like Alexa's own (context.System, session, dialogState, resolutions).
 

@@ -65,3 +65,6 @@ DEFAULT_INTENT_MAP: Final = "intents.yaml"
 DEFAULT_OUTBOX_PATH: Final = "outbox.sqlite3"
 DEFAULT_LOCALE: Final = "en-US"
 DEFAULT_NOTIFIER: Final = "notify"
+#: The deviceId in the envelopes that ``simulate`` and the dashboard's "try it" make up: no Echo of
+#: anyone's, so it is never logged or listed as an Echo without a room.
+SIMULATED_DEVICE_ID: Final = "amzn1.ask.device.SIMULATED"

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .const import SIMULATED_DEVICE_ID
 from .intent_map.spec import PersonSpec
 
 logger = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ class People:
                 "a voice profile this map does not know spoke: add its id under people: <name>: person_ids: [%s]",
                 pid,
             )
-        if did and not room and self.unknown_devices.add(did):
+        if did and not room and did != SIMULATED_DEVICE_ID and self.unknown_devices.add(did):
             logger.info("an Echo without a room spoke: to name it, add rooms: {%s: <room name>}", did)
         return Speaker(pid, did, person, room)
 

@@ -171,3 +171,17 @@ def test_simulate_prints_whom_a_notification_is_for(family_map, capsys):
     out = capsys.readouterr().out
     assert "Notification 1 (to paulus, dry_run):" in out
     assert "message: anna says: come to the kitchen" in out
+
+
+def test_simulate_does_not_ask_to_name_the_room_of_its_own_made_up_echo(family_map, capsys):
+    assert main(["-v", "simulate", "--intent-map", family_map, "TellIntent", "Person=dad"]) == 0
+    err = capsys.readouterr().err
+    assert "DEBUG skill.service" in err  # the log is on: the hint is missing because it is not wanted
+    assert "SIMULATED" not in err and "an Echo without a room" not in err
+
+
+def test_simulate_with_a_real_echo_without_a_room_still_gets_the_hint(family_map, capsys):
+    argv = ["-v", "simulate", "--intent-map", family_map, "TellIntent", "Person=dad"]
+    assert main([*argv, "--device", "amzn1.ask.device.HALL77"]) == 0
+    hint = "INFO skill.people: an Echo without a room spoke: to name it, add rooms: {amzn1.ask.device.HALL77: <room"
+    assert hint in capsys.readouterr().err

@@ -153,6 +153,17 @@ def test_try_it_runs_dry_and_shows_notification_and_speech_escaped(ui: FlaskClie
     assert "alert(1)" not in requests_html  # slot values hidden without UI_SHOW_SLOTS=1
 
 
+def test_try_it_does_not_list_its_made_up_echo_as_unknown(make_ui, fake_pushover: FakePushover) -> None:
+    client = make_ui({"UI_PASSWORD": PASSWORD}, fake_pushover).test_client()  # a send runs on the live service
+    token = csrf_of(client.get("/ui/try?intent=LocateIntent", headers=basic()).get_data(as_text=True))
+    client.post(
+        "/ui/try", data={"csrf": token, "intent": "LocateIntent", "slot_User": "Paulus", "send": "1"}, headers=basic()
+    )
+    assert len(fake_pushover.requests_to("messages")) == 1  # it did run
+    assert client.get("/healthz").get_json()["people"]["unknown_device_ids"] == {"requests": 0, "ids": {}, "more": 0}
+    assert "SIMULATED" not in client.get("/ui/ids", headers=basic()).get_data(as_text=True)
+
+
 def test_try_it_sends_only_when_asked(make_ui, fake_pushover: FakePushover) -> None:
     client = make_ui({"UI_PASSWORD": PASSWORD, "UI_SHOW_SLOTS": "1"}, fake_pushover).test_client()
     token = csrf_of(client.get("/ui/try?intent=LocateIntent", headers=basic()).get_data(as_text=True))
