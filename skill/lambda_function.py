@@ -50,7 +50,7 @@ from .deadline import ANSWER_RESERVE_S, Deadline
 from .errors import ConfigError
 from .logs import RedactSecrets
 from .phrases import phrase
-from .verify import check_application_id
+from .request_check import check_application_id
 
 if TYPE_CHECKING:
     from ask_sdk_core.skill import CustomSkill

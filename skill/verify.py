@@ -21,6 +21,9 @@ Decisions the spec leaves open (each refusal is a :class:`~skill.errors.Verifica
   failed is refused for a while without a new one (skill.cert_download).
 
 Importing this module is cheap: ``cryptography``, ``requests`` and ``certifi`` load on first use.
+
+The parts: skill.request_check (the skill id and the timestamp, no certificate needed; the Lambda
+handler uses it alone), skill.cert_url (the certificate URL rules) and here the chain and the signature.
 """
 
 from __future__ import annotations
@@ -37,18 +40,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
 
 from .cert_download import DownloadError, SharedDownloads, fetch_bounded
+from .cert_url import normalize_cert_url, validate_cert_url
 from .const import (
-    ALEXA_CERT_HOST,
-    ALEXA_CERT_PATH_PREFIX,
     ALEXA_CERT_SAN,
-    MAX_EVENT_TIMESTAMP_SKEW_S,
-    MAX_TIMESTAMP_SKEW_S,
 )
 from .errors import ConfigError, VerificationError
 from .replay import ReplayGuard
+from .request_check import MAX_ECHO_CHARS, check_application_id, check_timestamp, clip, get_in
 
 if TYPE_CHECKING:
     import requests
@@ -62,128 +62,9 @@ CERT_URL_HEADER: Final = "SignatureCertChainUrl"
 SIGNATURE_HEADER: Final = "Signature-256"
 #: The SHA-1 signature Alexa also sends; never accepted on its own.
 LEGACY_SIGNATURE_HEADER: Final = "Signature"
-#: Request types that may be up to an hour old (skill events are delivered late).
-EVENT_REQUEST_PREFIX: Final = "AlexaSkillEvent."
-
-MAX_CERT_URL_CHARS: Final = 2048
 MAX_SIGNATURE_CHARS: Final = 2048
-#: Anything echoed from the request into a refusal is cut to this length.
-MAX_ECHO_CHARS: Final = 100
-
-_ESCAPED_SEPARATOR_RE: Final = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)
 _PEM_CERT_RE: Final = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 _CRYPTOGRAPHY_DETAIL_RE: Final = re.compile(r"^validation failed: |\s*\(encountered processing .*\)$")
-
-
-def _clip(value: object) -> str:
-    """Quote ``value`` on one line, cut to ``MAX_ECHO_CHARS``."""
-    text = repr(str(value)[: MAX_ECHO_CHARS + 1])
-    return text if len(text) <= MAX_ECHO_CHARS else text[:MAX_ECHO_CHARS] + "…"
-
-
-def _get(data: object, *keys: str) -> object:
-    """Walk nested dicts; None as soon as a level is missing or not a dict."""
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def check_application_id(envelope: dict, skill_id: str | None) -> None:
-    """Refuse the envelope unless its application id is ``skill_id`` (no check when ``skill_id`` is unset).
-
-    The id is ``context.System.application.applicationId``, or
-    ``session.application.applicationId`` when the context has none.
-    """
-    if not skill_id:
-        return
-    app_id = _get(envelope, "context", "System", "application", "applicationId")
-    if app_id is None:
-        app_id = _get(envelope, "session", "application", "applicationId")
-    if app_id is None:
-        raise VerificationError("request has no applicationId")
-    if app_id != skill_id:
-        raise VerificationError(f"request is for another skill: applicationId {_clip(app_id)}")
-
-
-def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 section 5.2.4 for an absolute path (or an empty one)."""
-    segments = path.split("/")
-    out: list[str] = []
-    for segment in segments:
-        if segment == ".":
-            continue
-        if segment == "..":
-            if len(out) > 1:  # out[0] is the empty segment before the leading "/"
-                out.pop()
-            continue
-        out.append(segment)
-    if segments[-1] in {".", ".."}:
-        out.append("")  # "/a/b/.." names the directory "/a/", not "/a"
-    return "/".join(out)
-
-
-def _normalize_cert_url(url: str) -> str:
-    """Return the URL to fetch for a valid ``SignatureCertChainUrl``; refuse any other."""
-    if len(url) > MAX_CERT_URL_CHARS:
-        raise VerificationError(f"certificate URL is longer than {MAX_CERT_URL_CHARS} characters")
-    # urlsplit silently drops tabs and newlines; refuse them (and anything non-ASCII) instead.
-    if not url.isascii() or not url.isprintable() or " " in url or "\\" in url:
-        raise VerificationError(f"certificate URL has characters a URL cannot have: {_clip(url)}")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise VerificationError(f"certificate URL is malformed: {_clip(url)}") from None
-    if parts.scheme.lower() != "https":
-        raise VerificationError(f"certificate URL must use https, not {_clip(parts.scheme)}")
-    if "@" in parts.netloc:
-        raise VerificationError("certificate URL must not contain user info")
-    if parts.hostname != ALEXA_CERT_HOST:  # .hostname is lower-cased
-        raise VerificationError(f"certificate URL host must be {ALEXA_CERT_HOST}, not {_clip(parts.hostname)}")
-    if port not in (None, 443):
-        raise VerificationError(f"certificate URL port must be 443, not {port}")
-    if "?" in url or "#" in url:
-        raise VerificationError("certificate URL must not have a query or fragment")
-    if _ESCAPED_SEPARATOR_RE.search(parts.path):
-        raise VerificationError("certificate URL path must not percent-encode '.', '/' or '\\'")
-    path = _remove_dot_segments(parts.path)
-    if not path.startswith(ALEXA_CERT_PATH_PREFIX):
-        raise VerificationError(f"certificate URL path must start with {ALEXA_CERT_PATH_PREFIX}, not {_clip(path)}")
-    return f"https://{ALEXA_CERT_HOST}{path}"
-
-
-def validate_cert_url(url: str) -> None:
-    """Refuse a ``SignatureCertChainUrl`` that is not on Amazon's ``https://s3.amazonaws.com/echo.api/``."""
-    _normalize_cert_url(url)
-
-
-def _check_timestamp(envelope: dict, now: float) -> float:
-    """Refuse a request whose ``request.timestamp`` is missing, garbled or too far from ``now``.
-
-    Returns the time (epoch s) until which a request with this timestamp is accepted.
-    """
-    raw = _get(envelope, "request", "timestamp")
-    if raw is None or raw == "":
-        raise VerificationError("request.timestamp is missing")
-    if not isinstance(raw, str) or len(raw) > 64:
-        raise VerificationError(f"request.timestamp is not an ISO 8601 time: {_clip(raw)}")
-    try:
-        stamp = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise VerificationError(f"request.timestamp is not an ISO 8601 time: {_clip(raw)}") from None
-    if stamp.tzinfo is None:
-        raise VerificationError(f"request.timestamp has no time zone: {_clip(raw)}")
-    request_type = _get(envelope, "request", "type")
-    is_event = isinstance(request_type, str) and request_type.startswith(EVENT_REQUEST_PREFIX)
-    limit = MAX_EVENT_TIMESTAMP_SKEW_S if is_event else MAX_TIMESTAMP_SKEW_S
-    age = now - stamp.timestamp()
-    if age > limit:
-        raise VerificationError(f"request.timestamp is {age:.0f} s old (limit {limit} s)")
-    if age < -limit:
-        raise VerificationError(f"request.timestamp is {-age:.0f} s in the future (limit {limit} s)")
-    return stamp.timestamp() + limit
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -203,7 +84,7 @@ def _decode_signature(value: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise VerificationError(f"{SIGNATURE_HEADER} header is not valid base64: {_clip(value)}") from None
+        raise VerificationError(f"{SIGNATURE_HEADER} header is not valid base64: {clip(value)}") from None
 
 
 def _load_roots(path: str) -> Store:
@@ -320,7 +201,7 @@ class RequestVerifier:
         if not self.verify_signature:
             return
         now = self._clock()
-        accepted_until = _check_timestamp(envelope, now)
+        accepted_until = check_timestamp(envelope, now)
         signature = _header(headers, SIGNATURE_HEADER)
         if signature is None:
             if _header(headers, LEGACY_SIGNATURE_HEADER) is not None:
@@ -329,11 +210,11 @@ class RequestVerifier:
         cert_url = _header(headers, CERT_URL_HEADER)
         if not cert_url:
             raise VerificationError(f"{CERT_URL_HEADER} header is missing")
-        url = _normalize_cert_url(cert_url)
+        url = normalize_cert_url(cert_url)
         signature_bytes = _decode_signature(signature)
         chain = self._chain(url, now)
         self._check_signature(chain, signature_bytes, body)
-        request_id = _get(envelope, "request", "requestId")
+        request_id = get_in(envelope, "request", "requestId")
         if not isinstance(request_id, str) or not request_id:
             raise VerificationError("request.requestId is missing")
         self.replays.check(request_id, accepted_until, now)
