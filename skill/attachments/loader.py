@@ -1,26 +1,4 @@
-"""Attachments: local files inside allowed directories, URLs from allowed hosts.
-
-A notification's ``attachment`` is a rendered template, so part of it may come from
-speech and is untrusted. Every refusal raises :class:`AttachmentError` whose ``reason``
-is short and safe to speak; the caller sends the notification without the image.
-
-Local files
-    Only absolute paths are accepted: a relative path would depend on the working
-    directory, which differs between the container, Lambda and the CLI. ``~`` is not
-    expanded (so ``~/x.png`` is relative and refused). The path is resolved with
-    :func:`os.path.realpath` (symlinks included) and must lie inside one of the allowed
-    directories, compared with :func:`os.path.commonpath`, never by string prefix.
-
-URLs
-    Only ``http`` and ``https``, no user name or password, and only hosts in
-    ``allowed_hosts``. An entry ``host`` allows that host on any port; ``host:port``
-    allows that port only (the scheme's default port when the URL names none).
-    Host names are compared after IDNA encoding, and the request goes to the URL
-    rebuilt from the checked parts, so no other parser can read another host into it.
-    Redirects are followed by hand and every target is checked the same way.
-
-The image type always comes from the bytes, never from a file name or Content-Type.
-"""
+"""AttachmentLoader: reads a local image inside the allowed folders or downloads one from an allowed host."""
 
 from __future__ import annotations
 
@@ -31,99 +9,28 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Final
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
-from . import const
-from .errors import AttachmentError, ConfigError
+from .. import const
+from ..errors import AttachmentError
+from .host import BAD_LINK, checked_url, parse_host_entry
+from .image import SNIFF_BYTES, Attachment, safe_filename, sniff_image_type
 
 if TYPE_CHECKING:  # imported when first needed: most requests attach nothing (a Lambda cold start pays only for use)
     import requests
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """An image ready to send as the multipart ``attachment`` part."""
-
-    filename: str
-    content_type: str
-    data: bytes = field(repr=False)
-
-    def __repr__(self) -> str:
-        return f"Attachment({self.filename!r}, {self.content_type!r}, {len(self.data)} bytes)"
-
 
 #: A snapshot must arrive well inside Alexa's ~8 s, leaving time for the Pushover call.
 DEFAULT_READ_TIMEOUT_S: Final = 3.0
 DEFAULT_DEADLINE_S: Final = 3.0
 DEFAULT_MAX_REDIRECTS: Final = 3
-#: Enough leading bytes for :func:`sniff_image_type` to decide.
-SNIFF_BYTES: Final = 64
 _CHUNK_BYTES = 64 * 1024
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_HOST_RE = re.compile(r"^[a-z0-9_.-]+$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_UNSAFE_FILENAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
-_MAX_FILENAME_CHARS = 100
-
-_EXTENSIONS = {
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "image/bmp": "bmp",
-    "image/heic": "heic",
-    "image/heif": "heif",
-    "image/tiff": "tiff",
-}
-_IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".jpe", ".gif", ".webp", ".bmp", ".heic", ".heif", ".hif", ".tif", ".tiff"}
-)
-
-#: ISO BMFF brands, https://github.com/strukturag/libheif/blob/master/libheif/heif.h (heif_brand2)
-_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
-_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
-#: DIB header sizes a real BMP carries at offset 14 ("BM" alone is too common in text).
-_BMP_DIB_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 
 # Reasons, short enough to speak.
 _TIMEOUT = "the camera did not answer in time"
 _UNREACHABLE = "the camera could not be reached"
-_BAD_LINK = "the link is not valid"
 _OUTSIDE = "the file is outside the allowed folders"
-
-
-def sniff_image_type(data: bytes) -> str | None:
-    """Content type from magic bytes: image/png, image/jpeg, image/gif, image/webp, image/bmp,
-    image/heic/heif (ftyp brands), image/tiff; None otherwise."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data.startswith((b"II*\x00", b"MM\x00*")):
-        return "image/tiff"
-    if data.startswith(b"BM") and len(data) >= 18 and int.from_bytes(data[14:18], "little") in _BMP_DIB_SIZES:
-        return "image/bmp"
-    if data[4:8] == b"ftyp":
-        return _sniff_ftyp(data)
-    return None
-
-
-def _sniff_ftyp(data: bytes) -> str | None:
-    major = data[8:12]
-    if major in _HEIC_BRANDS:
-        return "image/heic"
-    if major not in _HEIF_BRANDS:
-        return None  # mp4, mov, avif, …
-    box_end = min(int.from_bytes(data[0:4], "big"), len(data))
-    compatible = {data[i : i + 4] for i in range(16, box_end - 3, 4)}
-    return "image/heic" if compatible & _HEIC_BRANDS else "image/heif"
 
 
 def _describe_size(n: int) -> str:
@@ -132,61 +39,6 @@ def _describe_size(n: int) -> str:
     if n % 1024 == 0:
         return f"{n // 1024} KB"
     return f"{n} bytes"
-
-
-def _filename(raw: str, content_type: str, default_stem: str) -> str:
-    """A safe multipart file name; an image suffix is added when the name lacks one."""
-    name = _UNSAFE_FILENAME_RE.sub("_", raw).strip("._-")
-    ext = _EXTENSIONS[content_type]
-    if not name:
-        return f"{default_stem}.{ext}"
-    stem, suffix = os.path.splitext(name)
-    if suffix.lower() not in _IMAGE_SUFFIXES:
-        stem, suffix = name, f".{ext}"
-    return stem[: _MAX_FILENAME_CHARS - len(suffix)] + suffix
-
-
-def _normalize_host(raw: str) -> str | None:
-    """The host as it is matched and sent (lowercase ASCII, IDNA-encoded), or None if invalid."""
-    if not raw:
-        return None
-    if ":" in raw:
-        if "%" in raw:  # IPv6 zone ids name an interface, not a host
-            return None
-        import ipaddress
-
-        try:
-            return str(ipaddress.IPv6Address(raw))
-        except ValueError:
-            return None
-    if not raw.isascii():
-        import idna
-
-        try:
-            raw = idna.encode(raw, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError):
-            return None
-    host = raw.lower()
-    return host if _HOST_RE.match(host) else None
-
-
-def parse_host_entry(entry: str) -> tuple[str, int | None]:
-    """``host``, ``host:port`` or ``[v6]:port`` from the allowed-hosts setting; ConfigError if it is none."""
-    text = entry.strip()
-    problem = ConfigError(f"allowed attachment host {entry!r} is not a host name or host:port")
-    if not text or re.search(r"[\s/@?#\\]", text):
-        raise problem
-    if text.count(":") > 1 and not text.startswith("["):
-        text = f"[{text}]"  # a bare IPv6 address
-    try:
-        parts = urlsplit(f"//{text}")
-        port = parts.port
-    except ValueError:
-        raise problem from None
-    host = _normalize_host(parts.hostname or "")
-    if host is None or port == 0:
-        raise problem
-    return host, port
 
 
 class AttachmentLoader:
@@ -248,7 +100,7 @@ class AttachmentLoader:
         ref = ref.strip()
         try:
             if _is_url(ref):
-                self._checked_url(ref)
+                checked_url(ref, self._hosts)
             else:
                 with self._open_file(ref) as f:
                     self._require_image(f.read(SNIFF_BYTES), "the file is not an image")
@@ -265,7 +117,7 @@ class AttachmentLoader:
         if len(data) > self._max_bytes:  # it grew after fstat
             raise AttachmentError(self._too_big)
         content_type = self._require_image(data, "the file is not an image")
-        return Attachment(_filename(os.path.basename(path), content_type, "attachment"), content_type, data)
+        return Attachment(safe_filename(os.path.basename(path), content_type, "attachment"), content_type, data)
 
     @contextmanager
     def _open_file(self, path: str) -> Iterator[BinaryIO]:
@@ -334,7 +186,7 @@ class AttachmentLoader:
         import requests
 
         deadline = time.monotonic() + self._deadline_s
-        target = self._checked_url(url.strip())
+        target = checked_url(url.strip(), self._hosts)
         with self._session_lock:
             if self._session is None:
                 self._session = requests.Session()
@@ -358,43 +210,17 @@ class AttachmentLoader:
             except requests.ConnectionError as err:
                 raise AttachmentError(_UNREACHABLE) from err
             except requests.RequestException as err:
-                raise AttachmentError(_BAD_LINK) from err
+                raise AttachmentError(BAD_LINK) from err
             with response:
                 location = self._session.get_redirect_target(response)
                 if location is not None:
-                    target = self._checked_url(urljoin(target, location))
+                    target = checked_url(urljoin(target, location), self._hosts)
                     continue
                 data = self._read_body(response, deadline)
             content_type = self._require_image(data, "the link did not return an image")
             name = unquote(urlsplit(target).path, errors="replace").rsplit("/", 1)[-1]
-            return Attachment(_filename(name, content_type, "snapshot"), content_type, data)
+            return Attachment(safe_filename(name, content_type, "snapshot"), content_type, data)
         raise AttachmentError("the link redirected too many times")
-
-    def _checked_url(self, url: str) -> str:
-        """The URL to request, rebuilt from its checked parts."""
-        if _CONTROL_RE.search(url):
-            raise AttachmentError(_BAD_LINK)
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise AttachmentError(_BAD_LINK) from None
-        if parts.scheme not in _DEFAULT_PORTS:
-            raise AttachmentError("only http and https links can be attached")
-        if "@" in parts.netloc:
-            raise AttachmentError("the link must not contain a user name or password")
-        host = _normalize_host(parts.hostname or "")
-        if host is None or port == 0:
-            raise AttachmentError(_BAD_LINK)
-        if not self._hosts:
-            raise AttachmentError("image links are not allowed; no hosts are configured")
-        effective_port = port if port is not None else _DEFAULT_PORTS[parts.scheme]
-        if (host, None) not in self._hosts and (host, effective_port) not in self._hosts:
-            raise AttachmentError("the image host is not allowed")
-        netloc = f"[{host}]" if ":" in host else host
-        if port is not None:
-            netloc = f"{netloc}:{port}"
-        return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         import urllib3
