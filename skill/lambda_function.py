@@ -34,17 +34,26 @@ Decisions:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from . import const
+from .aws_credentials import AWS_MAX_ATTEMPTS as AWS_MAX_ATTEMPTS
+from .aws_credentials import (
+    PARAMETER_VARS,
+    SECRET_ID_VAR,
+    CredentialReadError,
+    create_aws_client,
+    make_client,
+    read_credentials,
+)
+from .aws_credentials import SECRET_ALIASES as SECRET_ALIASES
+from .aws_credentials import CredentialLookup as CredentialLookup
 from .config import load_settings
 from .deadline import ANSWER_RESERVE_S, Deadline
 from .errors import ConfigError
@@ -60,150 +69,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: A Secrets Manager secret (name or ARN) holding ``{"token": …, "user": …}``.
-SECRET_ID_VAR: Final = "PUSHOVER_SECRET_ID"  # noqa: S105 (the variable that names it)
-#: SSM parameters (SecureString) holding one credential each.
-PARAMETER_VARS: Final = {"PUSHOVER_TOKEN": "PUSHOVER_TOKEN_PARAMETER", "PUSHOVER_USER": "PUSHOVER_USER_PARAMETER"}
-#: Short key names accepted in the secret, for the variables they stand for.
-SECRET_ALIASES: Final = {"token": "PUSHOVER_TOKEN", "user": "PUSHOVER_USER"}
+# The credential reads live in skill.aws_credentials; AWS_MAX_ATTEMPTS, SECRET_ALIASES and CredentialLookup
+# are imported from there (``X as X``) so that ``skill.lambda_function.X`` keeps working.
+
 #: The DynamoDB table of emergency receipts (template.yaml's ReceiptsTable).
 RECEIPTS_TABLE_VAR: Final = "RECEIPTS_TABLE"
 #: ``1`` renders and logs notifications without sending them.
 DRY_RUN_VAR: Final = "DRY_RUN"
 #: A secret or parameter that could not be read is read again on the first request after this.
 CREDENTIAL_RETRY_S: Final = 60.0
-#: Reads at cold start must leave most of the function's 7 s to the request itself.
-AWS_CONNECT_TIMEOUT_S: Final = 1.0
-AWS_READ_TIMEOUT_S: Final = 2.0
-#: Attempts in all, the first one included.
-AWS_MAX_ATTEMPTS: Final = 2
 #: Kept back from the function's remaining time, for Lambda to hand the answer on.
 LAMBDA_RESERVE_S: Final = 0.5
 
-_ENV_NAME_RE: Final = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_MAX_REASON_CHARS: Final = 300
-
-
-def create_aws_client(service_name: str) -> Any:
-    """A boto3 client with short timeouts (boto3 ships with the Lambda runtime and is not a requirement)."""
-    import boto3
-    from botocore.config import Config
-
-    # botocore logs whole response bodies at DEBUG: the secret's value would be among them.
-    botocore_log = logging.getLogger("botocore")
-    botocore_log.setLevel(max(botocore_log.level, logging.INFO))
-    config = Config(
-        connect_timeout=AWS_CONNECT_TIMEOUT_S,
-        read_timeout=AWS_READ_TIMEOUT_S,
-        retries={"total_max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
-    )
-    return boto3.client(service_name, config=config)
-
-
 #: Makes the Secrets Manager and SSM clients; tests put a stand-in here.
 client_factory: Callable[[str], Any] = create_aws_client
-
-
-# --------------------------------------------------------------------------- credentials
-
-
-class CredentialReadError(Exception):
-    """A secret or parameter could not be read; the message is safe to log (it holds no value)."""
-
-
-@dataclass
-class CredentialLookup:
-    """Credentials read from AWS, as the environment variables they stand for."""
-
-    values: dict[str, str] = field(default_factory=dict, repr=False)
-    sources: dict[str, str] = field(default_factory=dict)
-    #: True when a named secret or parameter could not be read.
-    failed: bool = False
-
-
-def read_credentials(environ: Mapping[str, str], factory: Callable[[str], Any]) -> CredentialLookup:
-    """Read the secret named by ``PUSHOVER_SECRET_ID`` and the SSM parameters named by ``*_PARAMETER``.
-
-    Each credential comes from the first source that has it: the secret, then its parameter, then
-    the plain environment variable (which the caller keeps). A failure is logged with its reason.
-    """
-    lookup = CredentialLookup()
-    secret_id = environ.get(SECRET_ID_VAR, "").strip()
-    if secret_id:
-        try:
-            values = _read_secret(_client(factory, "secretsmanager"), secret_id)
-        except CredentialReadError as err:
-            logger.error("cannot read the secret %s=%s: %s", SECRET_ID_VAR, secret_id, err)
-            lookup.failed = True
-        else:
-            lookup.values.update(values)
-            lookup.sources.update(dict.fromkeys(values, f"secret {secret_id}"))
-            for alias, var in SECRET_ALIASES.items():
-                if var not in values and not environ.get(PARAMETER_VARS[var], "").strip():
-                    logger.warning("the secret %s has no %r key (nor %s)", secret_id, alias, var)
-    ssm = None
-    for var, parameter_var in PARAMETER_VARS.items():
-        name = environ.get(parameter_var, "").strip()
-        if not name or var in lookup.values:
-            continue
-        try:
-            ssm = ssm or _client(factory, "ssm")
-            lookup.values[var] = _read_parameter(ssm, name)
-        except CredentialReadError as err:
-            logger.error("cannot read the parameter %s=%s: %s", parameter_var, name, err)
-            lookup.failed = True
-        else:
-            lookup.sources[var] = f"parameter {name}"
-    return lookup
-
-
-def _client(factory: Callable[[str], Any], service_name: str) -> Any:
-    try:
-        return factory(service_name)
-    except Exception as err:  # no boto3 outside Lambda, no region, …
-        raise CredentialReadError(f"no {service_name} client: {_reason(err)}") from err
-
-
-def _read_secret(client: Any, secret_id: str) -> dict[str, str]:
-    try:
-        answer = client.get_secret_value(SecretId=secret_id)
-    except Exception as err:  # botocore's errors, and any stand-in's
-        raise CredentialReadError(_reason(err)) from err
-    text = answer.get("SecretString")
-    if not isinstance(text, str):
-        raise CredentialReadError("the secret has no SecretString (binary secrets are not read)")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise CredentialReadError('the secret is not a JSON object like {"token": "…", "user": "…"}')
-    values: dict[str, str] = {}
-    for key, value in data.items():
-        name = SECRET_ALIASES.get(key, key)
-        if not isinstance(value, str) or not _ENV_NAME_RE.match(name):
-            logger.warning("the secret %s: key %r ignored (keys are token, user or variable names; values text)",
-                           secret_id, key)  # fmt: skip
-        elif value.strip():
-            values[name] = value.strip()
-    return values
-
-
-def _read_parameter(client: Any, name: str) -> str:
-    try:
-        answer = client.get_parameter(Name=name, WithDecryption=True)
-        value = answer["Parameter"]["Value"]
-    except Exception as err:  # botocore's errors, a malformed answer
-        raise CredentialReadError(_reason(err)) from err
-    if not isinstance(value, str) or not value.strip():
-        raise CredentialReadError("the parameter is empty")
-    return value.strip()
-
-
-def _reason(err: Exception) -> str:
-    """botocore's message names the error code, the operation and the resource; never a value."""
-    text = " ".join(f"{type(err).__name__}: {err}".split())
-    return text if len(text) <= _MAX_REASON_CHARS else text[:_MAX_REASON_CHARS] + "…"
 
 
 # --------------------------------------------------------------------------- the cold start
@@ -315,7 +194,7 @@ def _receipt_book(env: Mapping[str, str], service: Service, factory: Callable[[s
     from .receipts.dynamodb import DynamoReceiptStore
 
     try:
-        client = _client(factory, "dynamodb")
+        client = make_client(factory, "dynamodb")
     except CredentialReadError as err:
         logger.error("emergency receipts are not kept: %s", err)
         return None
