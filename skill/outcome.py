@@ -120,6 +120,8 @@ class Outcome:
     deliveries: list[Delivery] = field(default_factory=list)
     elicit_slot: str | None = None
     canceled: int | None = None
+    #: the tag a ``cancel_alerts`` intent stopped (or, in a dry run, would stop) alerts by
+    cancel_tag: str | None = None
 
     @property
     def request_ids(self) -> list[str]:

@@ -493,8 +493,8 @@ class Service:
             key = "canceled_none" if count == 0 else "canceled_one" if count == 1 else "canceled"
             speech = phrase(locale, key, count=count)
         if self.dry_run and spec.speech is None:
-            speech = phrase(locale, "dry_run")
-        return Outcome(spec.name, Status.CANCELED, speech, canceled=count)
+            speech = phrase(locale, "dry_run_cancel")
+        return Outcome(spec.name, Status.CANCELED, speech, canceled=count, cancel_tag=tag)
 
     def _alert_status(
         self, spec: IntentSpec, context: dict[str, Any], locale: str | None, deadline: Deadline

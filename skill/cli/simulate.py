@@ -82,11 +82,14 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             service.receipts.store.close()
         service.close()
     notifications = [d.as_dict() for o in result.outcomes for d in o.deliveries]
+    cancels = [{"tag": o.cancel_tag, "canceled": o.canceled} for o in result.outcomes if o.cancel_tag is not None]
     if args.json:
         output = {"response": result.response, "notifications": notifications, "open_alerts": alerts}
+        if cancels:
+            output["cancels"] = cancels
         print(json.dumps(output, indent=2, ensure_ascii=False))
     else:
-        _print_simulation(result.response, notifications, dry_run=not args.send)
+        _print_simulation(result.response, notifications, cancels, dry_run=not args.send)
         for alert in alerts:
             print(f"Open alert: {alert['intent']} sent {alert['sent_at']}, repeats until {alert['expires_at']}")
     statuses = {str(o.status) for o in result.outcomes}
@@ -182,9 +185,13 @@ def _resolve(imap: IntentMap, intent: str, slot: str, spoken: str, locale: str) 
     return None
 
 
-def _print_simulation(response: dict[str, Any], notifications: list[dict[str, Any]], *, dry_run: bool) -> None:
+def _print_simulation(
+    response: dict[str, Any], notifications: list[dict[str, Any]], cancels: list[dict[str, Any]], *, dry_run: bool
+) -> None:
     body = response.get("response", {})
-    if dry_run:
+    if dry_run and cancels and not notifications:
+        print("(dry run: no alert is stopped; add --send to cancel through Pushover)")
+    elif dry_run:
         print("(dry run: nothing is sent; add --send to send through Pushover)")
     speech = _spoken_text(body.get("outputSpeech"))
     print(f"Alexa says: {speech}" if speech else "Alexa says nothing.")
@@ -198,6 +205,9 @@ def _print_simulation(response: dict[str, Any], notifications: list[dict[str, An
     if card:
         print(f"Card:       {card.get('title', '')} / {card.get('content', '')}")
     print(f"Session:    {'ends' if body.get('shouldEndSession', True) else 'stays open'}")
+    for cancel in cancels:
+        done = "Pushover is not asked in a dry run" if dry_run else f"{cancel['canceled']} stopped"
+        print(f"Cancel:     alerts tagged {cancel['tag']} ({done})")
     for index, note in enumerate(notifications, 1):
         via = f"to {note['to']}" if "to" in note else f"notifier {note['notifier']}"
         print(f"Notification {index} ({via}, {note['status']}):")
