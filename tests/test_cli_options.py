@@ -166,13 +166,13 @@ def test_top_level_usage_shows_options_before_the_command(capsys):
     assert "usage: python -m skill [--intent-map PATH] [-v] COMMAND [options]" in capsys.readouterr().err
 
 
-def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
-    """`simulate … | head -3`: the reader is gone before the first line is written."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHOVER_", "INTENT_MAP"))}
+def _closed_reader(*args: str, cwd: Path, unbuffered: bool) -> tuple[int, str]:
+    """`python -m skill ARGS | head -0`: the reader is gone before the first line is written."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHOVER_", "INTENT_MAP", "PYTHONUNBUFFERED"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skill", "--intent-map", str(EXAMPLE), "simulate", "LocateIntent", "User=Paulus"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        [sys.executable, "-m", "skill", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT), **({"PYTHONUNBUFFERED": "1"} if unbuffered else {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -180,5 +180,31 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
     proc.stdout.close()
     stderr = proc.stderr.read()
     proc.stderr.close()
-    assert proc.wait(timeout=60) == 1
-    assert stderr == ""
+    return proc.wait(timeout=60), stderr
+
+
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED=1", "buffered"])
+def test_a_reader_that_stops_early_changes_neither_the_status_nor_stderr(tmp_path, unbuffered):
+    """`simulate … | head -3` exits as `simulate …` does: 0 for a good run, 1 for a failed one; no word."""
+    simulate = ["--intent-map", str(EXAMPLE), "simulate", "LocateIntent"]
+    assert _closed_reader(*simulate, "User=Paulus", cwd=tmp_path, unbuffered=unbuffered) == (0, "")
+    assert _closed_reader(*simulate, "User=Paulus", "--json", cwd=tmp_path, unbuffered=unbuffered) == (0, "")
+    failed = _closed_reader(*simulate, "--send", cwd=tmp_path, unbuffered=unbuffered)
+    assert failed == (1, "error: --send needs Pushover credentials; set PUSHOVER_TOKEN, PUSHOVER_USER\n")
+    unknown = _closed_reader(*simulate[:3], "NoSuchIntent", cwd=tmp_path, unbuffered=unbuffered)
+    assert unknown[0] == 1 and "Traceback" not in unknown[1]  # a failed outcome stays a failure
+
+
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED=1", "buffered"])
+def test_output_longer_than_the_buffer_still_runs_to_the_end(tmp_path, unbuffered):
+    """More output than waits in a buffer meets the closed pipe mid-run: the run still finishes, status 0."""
+    many = "".join(f"      - message: '{i} {'x' * 900}'\n" for i in range(12))
+    path = write(tmp_path, f"intents:\n  A:\n    notify:\n{many}", "big.yaml")
+    args = ("--intent-map", str(path), "simulate", "A", "--json")
+    assert _closed_reader(*args, cwd=tmp_path, unbuffered=unbuffered) == (0, "")
+    out = tmp_path / "models"
+    model = _closed_reader(
+        "--intent-map", str(EXAMPLE), "model", "--out", str(out), cwd=tmp_path, unbuffered=unbuffered
+    )
+    assert model == (0, "")
+    assert sorted(p.name for p in out.iterdir()) == ["de-DE.json", "en-US.json"]  # every file written

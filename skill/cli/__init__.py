@@ -8,7 +8,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, TextIO
 
 from .. import const
 from ..config import Settings, load_settings
@@ -224,16 +224,46 @@ def _handler(command: str) -> Callable[[argparse.Namespace, Settings], int]:
 
 
 def run(prog: str = MODULE_PROG) -> NoReturn:
-    """Exit with main()'s status; a reader that stops early (``| head``) is not an error worth a traceback."""
-    try:
-        status = main(prog=prog)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail too.
+    """Exit with main()'s status; a reader that stops early (``| head``) changes neither it nor stderr.
+
+    ``simulate … | head -3`` does the whole run and exits as ``simulate …`` does (0, or 1 for a failed
+    outcome): what the reader did not read is dropped, which is no failure of the command. No traceback.
+    """
+    sys.stdout = _ReaderMayLeave(sys.stdout)
+    sys.exit(main(prog=prog))
+
+
+class _ReaderMayLeave:
+    """``sys.stdout`` for the command line: once its reader has left, the rest goes to /dev/null.
+
+    Whether a write meets the closed pipe depends on buffering (``PYTHONUNBUFFERED``, the output's
+    length), so it is caught at every write and flush, and the command runs to its end either way.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_left()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def _reader_left(self) -> None:
+        # Later writes, and Python's own flush at exit, then succeed into /dev/null.
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        status = 1
-    sys.exit(status)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def console() -> NoReturn:
