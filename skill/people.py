@@ -144,6 +144,12 @@ class Sightings:
             self._counts[ident] = 1
             return True
 
+    def forget(self, idents: Iterable[str]) -> None:
+        """Stop listing these ids (a reloaded map now has them)."""
+        with self._lock:
+            for ident in idents:
+                self._counts.pop(ident, None)
+
     def snapshot(self) -> dict[str, Any]:
         """``{"requests": n, "ids": {id: count, …}, "more": requests from ids not listed}``."""
         with self._lock:
@@ -183,8 +189,19 @@ class People:
                 pid,
             )
         if did and not room and did != SIMULATED_DEVICE_ID and self.unknown_devices.add(did):
-            logger.info("an Echo without a room spoke: to name it, add rooms: {%s: <room name>}", did)
+            logger.log(  # a map without any rooms: has not asked for them, so the hint is only for who looks
+                logging.INFO if self.rooms else logging.DEBUG,
+                "an Echo without a room spoke: to name it, add rooms: {%s: <room name>}",
+                did,
+            )
         return Speaker(pid, did, person, room)
+
+    def carry_over(self, previous: People) -> None:
+        """After a reload: go on with the ids the previous map lacked (each still logged only once), but
+        without those this map now has."""
+        self.unknown_persons, self.unknown_devices = previous.unknown_persons, previous.unknown_devices
+        self.unknown_persons.forget(self._by_person_id)
+        self.unknown_devices.forget(self.rooms)
 
     # -- to whom
 

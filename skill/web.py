@@ -186,7 +186,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _build_generation(settings: Settings, imap: IntentMap, old: Generation | None) -> tuple[Service, CustomSkill]:
-    """The service and skill for a (re)loaded map; a reload keeps the Pushover client and the outbox."""
+    """The service and skill for a (re)loaded map; a reload keeps the Pushover client, the outbox, the
+    receipts and the unknown ids seen so far."""
     if old is None:
         service = Service(imap, settings)
     else:
@@ -199,6 +200,7 @@ def _build_generation(settings: Settings, imap: IntentMap, old: Generation | Non
         service = Service(
             imap, settings, client=previous.client, outbox=previous.outbox, loader=loader, receipts=previous.receipts
         )
+        service.people.carry_over(previous.people)  # the unknown ids /healthz lists
     return service, alexa.build_skill(service)
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from skill.alexa import build_skill
+from skill.alexa import build_request_envelope, build_skill
 from skill.intent_map import IntentMap, load_intent_map
 from skill.reloader import Generation, MapHolder, MapWatcher
 from skill.service import Service
+from skill.web import create_app, skill_of
 from tests.fake_pushover import TOKEN, USER, FakePushover
 from tests.helpers import make_settings, write
 from tests.test_serve import FIXTURE, serving
@@ -200,3 +201,58 @@ def test_sighup_reloads_and_no_reload_turns_watching_off(tmp_path: Path) -> None
         served.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: health_of(served.url)["generation"] == 2, "a reload on SIGHUP")
         assert "ssml" in json.dumps(_ask(served.url)["response"])
+
+
+# --------------------------------------------------------------------------- unknown ids across a reload
+
+HALL = "amzn1.ask.device.HALL01"
+GUEST = "amzn1.ask.person.GUEST01"
+
+
+def test_unknown_ids_outlive_a_reload_until_the_map_has_them(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """/healthz keeps listing the Echo and voice the map lacks after a good edit; an edit that adds them drops them."""
+    path = write(tmp_path, map_text("one"))
+    settings = make_settings(intent_map_path=str(path), alexa_verify=False, outbox_path=str(tmp_path / "o.sqlite3"))
+    app = create_app({"TESTING": True, "SETTINGS": settings})
+    client = app.test_client()
+
+    def speak() -> None:
+        envelope = build_request_envelope("IntentRequest", "LocateIntent", {"User": "Paulus"}, device_id=HALL,
+                                          person_id=GUEST)  # fmt: skip
+        assert client.post("/alexa", json=envelope).status_code == 200
+
+    def unknown() -> tuple[dict[str, int], dict[str, int]]:
+        people = client.get("/healthz").get_json()["people"]
+        return people["unknown_device_ids"]["ids"], people["unknown_person_ids"]["ids"]
+
+    try:
+        with caplog.at_level(logging.DEBUG, logger="skill.people"):
+            speak()
+            assert unknown() == ({HALL: 1}, {GUEST: 1})
+            rewrite(path, map_text("two"))
+            assert skill_of(app).holder.reload().ok and skill_of(app).holder.current.number == 2
+            assert unknown() == ({HALL: 1}, {GUEST: 1})  # the new generation's service still knows them
+            speak()
+            assert unknown() == ({HALL: 2}, {GUEST: 2})
+        hints = [r for r in caplog.records if HALL in r.getMessage()]
+        assert len(hints) == 1  # logged once, not again after the reload
+        assert hints[0].levelno == logging.DEBUG  # this map has no rooms: at all, so nobody asked for the hint
+        rewrite(path, map_text("three") + f"rooms: {{{HALL}: hall}}\n")
+        assert skill_of(app).holder.reload().ok
+        assert unknown() == ({}, {GUEST: 2})  # the Echo has a room now; the voice is still unknown
+    finally:
+        skill_of(app).close()
+
+
+def test_an_echo_without_a_room_is_logged_at_info_when_the_map_has_rooms(tmp_path: Path, caplog) -> None:
+    path = write(tmp_path, map_text("one") + "rooms: {amzn1.ask.device.KITCHEN01: kitchen}\n")
+    settings = make_settings(intent_map_path=str(path), alexa_verify=False, outbox_path=str(tmp_path / "o.sqlite3"))
+    app = create_app({"TESTING": True, "SETTINGS": settings})
+    try:
+        envelope = build_request_envelope("IntentRequest", "LocateIntent", {"User": "Paulus"}, device_id=HALL)
+        with caplog.at_level(logging.DEBUG, logger="skill.people"):
+            assert app.test_client().post("/alexa", json=envelope).status_code == 200
+        (hint,) = [r for r in caplog.records if HALL in r.getMessage()]
+        assert hint.levelno == logging.INFO and f"add rooms: {{{HALL}: <room name>}}" in hint.getMessage()
+    finally:
+        skill_of(app).close()
