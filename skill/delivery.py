@@ -220,7 +220,7 @@ class Sender:
         state = DONE
         if call is not None:
             keep = (lambda: self._keep(intent, item)) if send else None
-            state = call.hand_over(keep, self._late_end(intent) if send else None)
+            state = call.hand_over(keep, self._late_end(intent, item.notifier) if send else None)
         attempt = call.result() if call is not None and state == DONE else _Try(item.message)
         if state != DONE:
             logger.warning("intent %s: a send %s at the deadline", intent, "still ran" if state == HANDED_OVER else
@@ -310,7 +310,7 @@ class Sender:
             logger.error("intent %s: could not queue the notification still being sent: %s", intent, err)
             return None
 
-    def _late_end(self, intent: str) -> Callable[[Call[_Try], str | None], None]:
+    def _late_end(self, intent: str, notifier: str) -> Callable[[Call[_Try], str | None], None]:
         def ended(call: Call[_Try], outbox_id: str | None) -> None:
             attempt = call.result()
             outbox = self.service.outbox if outbox_id else None
@@ -320,6 +320,7 @@ class Sender:
                     if outbox is not None and outbox_id is not None and not outbox.settle(outbox_id):
                         logger.warning("intent %s: delivered after the answer, but the outbox retried it too", intent)
                     logger.info("intent %s: delivered after the answer; pushover=%s", intent, request_id or "-")
+                    self._keep_receipt(intent, notifier, attempt)
                 elif isinstance(attempt.error, PermanentError):
                     if outbox is not None and outbox_id is not None:
                         outbox.settle(outbox_id)
@@ -334,6 +335,16 @@ class Sender:
                 logger.error("intent %s: the outbox could not record how the late send ended: %s", intent, err)
 
         return ended
+
+    def _keep_receipt(self, intent: str, notifier: str, attempt: _Try) -> None:
+        """An emergency alert accepted after the answer keeps its receipt, as one accepted in time does."""
+        receipt = attempt.result.receipt if attempt.result else None
+        if not receipt:
+            return
+        logger.info("intent %s: alert sent: receipt %s", intent, receipt)
+        logger.debug("intent %s: alert %s carries tags %s", intent, receipt, attempt.message.tags)
+        if self.service.receipts is not None:
+            self.service.receipts.record(intent, notifier, attempt.message, receipt)
 
 
 def _reason(err: PushoverError) -> str:

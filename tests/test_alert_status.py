@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -326,3 +327,24 @@ def test_an_alert_the_outbox_delivers_later_keeps_its_receipt(make_app, fake_pus
     assert ask(client, "AlertStatusIntent").startswith("Nobody has acknowledged")
     client.post(callback_path(fake_pushover), data=fake_pushover.acknowledge(receipt, device="iphone"))
     assert " was acknowledged on iphone" in ask(client, "AlertStatusIntent")
+
+
+def test_an_alert_accepted_after_the_deadline_keeps_its_receipt(make_app, fake_pushover):
+    """The send still runs when the answer goes out (Pushover accepts it late): status and callback know it."""
+    app = make_app(public_url=PUBLIC_URL)
+    client = app.test_client()
+    fake_pushover.slow(None)  # accepts the alert, answers only after up(): past the request's deadline
+    assert ask(client, "EmergencyIntent") == "Pushover isn't answering right now; I'll keep trying."
+    outbox = skill_of(app).outbox
+    assert outbox.depth() == 1  # held while its send runs
+    fake_pushover.up()  # Pushover's late "accepted", with the receipt
+    deadline = time.monotonic() + 10
+    while outbox.depth() and time.monotonic() < deadline:  # bounded: the late end settles the row
+        time.sleep(0.02)
+    assert outbox.depth() == 0
+    (receipt,) = fake_pushover.receipts
+    assert len(fake_pushover.requests_to("messages")) == 1  # one alert, not a retried second one
+    assert ask(client, "AlertStatusIntent").startswith("Nobody has acknowledged the alert from ")
+    response = client.post(callback_path(fake_pushover), data=fake_pushover.acknowledge(receipt, device="pixel3"))
+    assert response.status_code == 200
+    assert " was acknowledged on pixel3, " in ask(client, "AlertStatusIntent")
