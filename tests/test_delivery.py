@@ -6,6 +6,7 @@ what is asserted is counted: answers inside the deadline, copies that reached th
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,6 +200,25 @@ def test_a_call_pool_hands_over_what_has_not_ended() -> None:
     pool.wait([done], Deadline.after(5.0))
     assert done.hand_over() == DONE and done.result() == 42
     assert quick.remaining() == 0.0
+
+
+def test_a_call_pool_keeps_its_workers_for_the_next_calls_and_lets_idle_ones_go() -> None:
+    pool = CallPool(limit=4, idle_s=0.2)
+    threads: list[str] = []
+    for _ in range(5):  # one after another: the worker that ran a call takes the next one
+        deadline = Deadline.after(5.0)
+        call = pool.start(lambda call: threads.append(threading.current_thread().name), deadline)
+        pool.wait([call], deadline)
+        assert call.hand_over() == DONE
+    assert len(threads) == 5 and pool.workers == 1
+    deadline = Deadline.after(5.0)
+    gate = threading.Event()
+    calls = [pool.start(lambda call: gate.wait(5.0), deadline) for _ in range(6)]
+    assert wait_until(lambda: pool.workers == 4, 5.0)  # never more than the limit
+    gate.set()
+    pool.wait(calls, deadline)
+    assert [call.hand_over() for call in calls] == [DONE] * 6  # the two beyond the limit ran when a worker came free
+    assert wait_until(lambda: pool.workers == 0, 5.0)  # idle for 0.2 s: every worker ended
 
 
 def test_the_answer_deadline_leaves_room_for_the_answer() -> None:
