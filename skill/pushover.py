@@ -377,16 +377,11 @@ class PushoverClient:
         for attempt in (1, 2):
             started = self._clock()
             try:
-                response = session.request(
-                    method,
-                    url,
-                    data=body,
-                    params=params,
-                    files=files,
-                    timeout=timeout or self._timeout,
-                    allow_redirects=False,
-                    headers=headers,
-                )
+                # Prepared here and handed to Session.send: Session.request would merge this call's
+                # headers, hooks and settings with the session's (about eight merges, two of them with
+                # Protocol checks) although the session holds nothing to merge (see _session_for).
+                prepared = requests.Request(method, url, headers=headers, data=body, params=params, files=files)
+                response = session.send(prepared.prepare(), timeout=timeout or self._timeout, allow_redirects=False)
             except requests.RequestException as err:
                 error, retry_safe = _translate_failure(err, what, idempotent)
                 if attempt == 1 and retry_safe:
