@@ -271,5 +271,6 @@ def ours_argv(*flags: str) -> list[str]:
     return [sys.executable, "-m", "skill", "serve", "--host", "127.0.0.1", "--port", "0", *flags]
 
 
-def bench_server_argv(kind: str, threads: int) -> list[str]:
-    return [sys.executable, "-m", "bench.server", kind, "--threads", str(threads)]
+def bench_server_argv(kind: str, threads: int, on: str | None = None) -> list[str]:
+    """``python -m bench.server``: KIND with THREADS worker threads (anchor and bare: ON waitress or hypercorn)."""
+    return [sys.executable, "-m", "bench.server", kind, "--threads", str(threads), *(["--on", on] if on else [])]

@@ -1,6 +1,7 @@
 """A server process for the HTTP rows and profiles: ``python -m bench.server KIND --threads N [--profile PATH]``.
 
-KIND is ``anchor`` or ``bare`` (bench/anchor_flask.py on plain waitress), ``ours``: our
+KIND is ``anchor`` or ``bare`` (bench/anchor_flask.py on plain waitress, or with ``--on hypercorn``
+on our ``WebServer`` with the same settings as ``serve``), ``ours``: our
 ``create_app()`` on our ``WebServer`` (hypercorn), as ``serve`` builds them from the environment,
 or ``previous``: the same app on waitress as ``serve`` ran it before (waitress's defaults: 100
 connections, 120 s idle timeout), to compare servers. With ``BENCH_CHAIN_PEM`` set the verifier's
@@ -95,29 +96,31 @@ def _create_ours() -> Any:
     return create_app(config)
 
 
-def _serve_ours(wrap: Callable[[WSGIApp], WSGIApp], threads: int) -> None:
-    from skill.web import WebServer, skill_of
+def _serve_hypercorn(app: Any, threads: int) -> None:
+    """``app`` on our WebServer (hypercorn), as ``serve`` runs it."""
+    from skill.web import WebServer
 
-    app = _create_ours()
-    app.wsgi_app = wrap(app.wsgi_app)  # type: ignore[method-assign]
-    try:
-        with WebServer(app, host="127.0.0.1", port=0, threads=threads) as server:
+    with WebServer(app, host="127.0.0.1", port=0, threads=threads) as server:
 
-            def stop(signum: int, frame: object) -> None:
-                threading.Thread(target=server.stop).start()  # stop() waits; a signal handler must not
+        def stop(signum: int, frame: object) -> None:
+            threading.Thread(target=server.stop).start()  # stop() waits; a signal handler must not
 
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, stop)
-            print(f"serving {server.url}", file=sys.stderr, flush=True)
-            server.serve()
-    finally:
-        skill_of(app).close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop)
+        print(f"serving {server.url}", file=sys.stderr, flush=True)
+        server.serve()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.server")
     parser.add_argument("kind", choices=["ours", "previous", "anchor", "bare"])
     parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument(
+        "--on",
+        choices=["waitress", "hypercorn"],
+        default="waitress",
+        help="the server for anchor and bare (ours: always hypercorn; previous: always waitress)",
+    )
     parser.add_argument("--profile", metavar="PATH", help="write merged cProfile stats here on stop")
     args = parser.parse_args(argv)
     profiled: ProfiledApp | None = None
@@ -130,15 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         return app
 
     try:
-        if args.kind == "ours":
-            _serve_ours(wrap, args.threads)
-        elif args.kind == "previous":
+        serve = _serve_hypercorn if args.kind == "ours" or args.on == "hypercorn" else _serve_waitress
+        if args.kind in ("ours", "previous"):
             from skill.web import skill_of
 
             app = _create_ours()
             app.wsgi_app = wrap(app.wsgi_app)  # type: ignore[method-assign]
             try:
-                _serve_waitress(app, args.threads)
+                serve(app, args.threads)
             finally:
                 skill_of(app).close()
         else:
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
             app = create_anchor_app() if args.kind == "anchor" else create_bare_app()
             app.wsgi_app = wrap(app.wsgi_app)  # type: ignore[method-assign]
-            _serve_waitress(app, args.threads)
+            serve(app, args.threads)
     finally:
         if profiled is not None:
             profiled.dump(args.profile)

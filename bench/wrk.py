@@ -2,8 +2,9 @@
 
 wrk (Debian package ``wrk``) is written in C and needs a fraction of the CPU the Python load
 generator does, so on a shared 2-core machine more of the CPU goes to the servers. Each round
-runs ``wrk -c C -d D`` against ours and anchor (a) (bench/anchor_flask.py), interleaved, with the
-same waitress servers and fake Pushover as the Python rows; a Lua script gives every request its
+runs ``wrk -c C -d D`` against ours, anchor (a) on the same server settings and anchor (a) on
+waitress (bench/anchor_flask.py; see bench/serving.py), interleaved, with the same servers and
+fake Pushover as the Python rows; a Lua script gives every request its
 own ``requestId``. Every 2xx must reach the fake (up to C more may be counted there: wrk stops
 counting answers when its time is up, while the last requests are still being served).
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from bench.harness import Figure, interleave, median
 from bench.load import FakeProcess, ServerProcess, run_load
-from bench.serving import http_servers, locate_requests, server_threads
+from bench.serving import ANCHOR_A_WAITRESS, http_servers, locate_requests, server_threads
 
 INSTALL_HINT = "wrk is not installed (Debian/Ubuntu: apt-get install wrk)"
 _ID_MARK = "@@REQUEST@@"
@@ -138,11 +139,10 @@ def measure_wrk(
     with (
         tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp,
         FakeProcess() as fake,
-        http_servers(fake.url, Path(tmp), threads) as servers,
+        http_servers(fake.url, Path(tmp), ("anchor", "anchor_waitress")) as measured,
     ):
         script = Path(tmp) / "locate.lua"
         script.write_text(lua_script(locate_requests(1)[0].body), encoding="utf-8")
-        measured = {name: servers[name] for name in ("ours", "anchor")}
         for server in measured.values():  # first requests import lazily and open the Pushover connection
             run_load(server.port, locate_requests(50), 2)
         for concurrency in concurrencies:
@@ -167,14 +167,17 @@ def _figures(
     }  # fmt: skip
     if any(errors.values()) or not notified:
         extra["warning"] = f"wrk c={concurrency}: errors {errors}; every 2xx notified: {notified}"
-    anchor = "bench/anchor_flask.py (a), load from wrk"
+    anchor = "bench/anchor_flask.py (a) on our WebServer as serve runs it, load from wrk"
     name = f"HTTP wrk c={concurrency}"
 
-    def series(attr: str) -> dict[str, list[float]]:
-        return {side: [float(getattr(r, attr)) for r in runs[side]] for side in ("ours", "anchor")}
+    def series(attr: str, other: str) -> dict[str, list[float]]:
+        return {side: [float(getattr(r, attr)) for r in runs[side]] for side in ("ours", other)}
 
-    tp, p50, p99 = series("throughput"), series("p50_ms"), series("p99_ms")
-    cpu = {side: [r.server_cpu_ms_per_req for r in runs[side] if r.server_cpu_ms_per_req is not None] for side in runs}
+    def cpu(other: str) -> dict[str, list[float]]:
+        return {side: [r.server_cpu_ms_per_req for r in runs[side] if r.server_cpu_ms_per_req is not None]
+                for side in ("ours", other)}  # fmt: skip
+
+    tp, p50, p99 = series("throughput", "anchor"), series("p50_ms", "anchor"), series("p99_ms", "anchor")
     figures = [
         Figure("wrk", f"{name} throughput", "req/s", median(tp["ours"]), median(tp["anchor"]), anchor, (">=", 0.9),
                better="higher", samples=tp, extra=extra),
@@ -182,9 +185,20 @@ def _figures(
         Figure("wrk", f"{name} p99", "ms", median(p99["ours"]), median(p99["anchor"]), anchor, ("<=", 1.2),
                samples=p99),
     ]  # fmt: skip
-    if cpu["ours"] and cpu["anchor"]:
-        figures.append(
-            Figure("wrk", f"{name} server CPU", "ms/req", median(cpu["ours"]), median(cpu["anchor"]), anchor,
-                   samples={"ours": cpu["ours"], "anchor": cpu["anchor"]})
-        )  # fmt: skip
+    for other, suffix, other_name in (("anchor", "", anchor), ("anchor_waitress", " vs anchor on waitress",
+                                                                ANCHOR_A_WAITRESS + ", load from wrk")):  # fmt: skip
+        if other not in runs:
+            continue
+        if other != "anchor":
+            tp_w, p99_w = series("throughput", other), series("p99_ms", other)
+            figures += [
+                Figure("wrk", f"{name} throughput{suffix}", "req/s", median(tp_w["ours"]), median(tp_w[other]),
+                       other_name, better="higher", samples=tp_w),
+                Figure("wrk", f"{name} p99{suffix}", "ms", median(p99_w["ours"]), median(p99_w[other]), other_name,
+                       samples=p99_w),
+            ]  # fmt: skip
+        used = cpu(other)
+        if used["ours"] and used[other]:
+            figures.append(Figure("wrk", f"{name} server CPU{suffix}", "ms/req", median(used["ours"]),
+                                  median(used[other]), other_name, samples=used))  # fmt: skip
     return figures

@@ -111,20 +111,24 @@ def test_coldstart_answers_a_launch_and_sends_a_locate_on_both_sides():
 
 def test_http_rows_count_every_notification_at_the_fake():
     figures = measure_http({1: 5, 2: 8}, repeats=1, warmup=2)
-    assert [f.name for f in figures[:4]] == [
-        "HTTP c=1 throughput", "HTTP c=1 p50", "HTTP c=1 p99", "HTTP c=1 throughput vs bare",
-    ]  # fmt: skip
-    assert len(figures) in (12, 14)  # with the server-CPU lines where /proc exists
+    assert [f.name for f in figures[:3]] == ["HTTP c=1 throughput", "HTTP c=1 p50", "HTTP c=1 p99"]
+    assert len(figures) in (16, 20)  # with the server-CPU lines where /proc exists
     names = {f.name for f in figures}
-    assert {"HTTP c=1 throughput vs previous server", "HTTP c=2 p99 vs previous server"} <= names
+    assert {
+        "HTTP c=1 throughput vs previous server", "HTTP c=2 p99 vs previous server", "HTTP c=2 throughput vs bare",
+        "HTTP c=1 throughput vs anchor on waitress", "HTTP c=2 p99 vs anchor on waitress",
+    } <= names  # fmt: skip
+    # The goals hold against the anchor on the same server as ours; the others are reported.
+    assert {f.name for f in figures if f.goal} == {f"HTTP c={c} {w}" for c in (1, 2) for w in ("throughput", "p99")}
+    assert all("WebServer" in f.anchor_name for f in figures if f.goal)
     for figure in figures:
-        if figure.name.endswith("server CPU"):
+        if "server CPU" in figure.name:
             # /proc counts CPU in clock ticks (10 ms): a handful of requests may not reach one.
             assert figure.ours is not None and figure.ours >= 0 and figure.anchor is not None
         else:
             assert_measured(figure)
     for head in (f for f in figures if f.name.endswith("throughput")):
-        assert head.extra["errors"] == {"ours": 0, "previous": 0, "anchor": 0, "bare": 0}
+        assert head.extra["errors"] == {"ours": 0, "anchor": 0, "anchor_waitress": 0, "previous": 0, "bare": 0}
         assert head.extra["notifications_match"]
         (ours_run,) = head.extra["runs"]["ours"]
         assert ours_run["ok"] == ours_run["notifications"] == head.extra["n"]
@@ -224,8 +228,9 @@ def test_wrk_rows_count_every_answer_at_the_fake():
     head = figures["HTTP wrk c=2 throughput"]
     assert_measured(head)
     assert_measured(figures["HTTP wrk c=2 p99"])
-    assert head.extra["errors"] == {"ours": 0, "anchor": 0}
+    assert head.extra["errors"] == {"ours": 0, "anchor": 0, "anchor_waitress": 0}
     assert head.extra["every_2xx_notified"]
+    assert_measured(figures["HTTP wrk c=2 throughput vs anchor on waitress"])
     (ours_run,) = head.extra["runs"]["ours"]
     assert ours_run["requests"] > 0 and ours_run["notifications"] >= ours_run["requests"]
 
