@@ -294,6 +294,17 @@ class WebServer:
         await hypercorn_serve(self._bridge, _config(fd), shutdown_trigger=event.wait, mode="asgi")
 
 
+class _NoStartLine(logging.Filter):
+    """Drops hypercorn's "Running on … (CTRL + C to quit)": ``serve`` has said where it listens, and how to stop."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.INFO and str(record.msg).startswith("Running on "))
+
+
+_HYPERCORN_LOG = logging.getLogger("hypercorn.error")
+_HYPERCORN_LOG.addFilter(_NoStartLine())
+
+
 def _config(fd: int) -> Config:
     config = Config()
     config.bind = [f"fd://{fd}"]
@@ -303,7 +314,7 @@ def _config(fd: int) -> Config:
     config.graceful_timeout = STOP_TIMEOUT_S
     config.include_server_header = False
     config.accesslog = None  # the app logs one line per request itself
-    config.errorlog = logging.getLogger("hypercorn.error")
+    config.errorlog = _HYPERCORN_LOG
     return config
 
 

@@ -237,6 +237,12 @@ def test_64_requests_waiting_on_a_slow_pushover_are_answered_together(
     assert len(fake_pushover.requests_to("messages")) == n
 
 
+def test_the_start_log_says_once_where_it_serves(served: Served, pki: Pki) -> None:
+    assert probe(served, pki)
+    assert len([line for line in served.lines if f"serving {served.url}/alexa " in line]) == 1
+    assert [line for line in served.lines if "Running on" in line or "CTRL + C" in line] == []
+
+
 def test_the_open_files_limit_is_raised_at_start(tmp_path: Path) -> None:
     resource = pytest.importorskip("resource")
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
