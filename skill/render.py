@@ -130,6 +130,8 @@ _TEXT_LIMITS = {
     "url_title": const.MAX_URL_TITLE_CHARS,
     "tags": const.MAX_TAGS_CHARS,
 }
+#: The fields that are whole numbers (the map gives them literally or as templates).
+_NUMBERS = ("priority", "retry", "expire", "ttl", "timestamp")
 _FIELD_WORDS = {"title": "title", "url": "link", "url_title": "link title", "tags": "tags"}
 
 
@@ -151,10 +153,12 @@ def render_notification(
     for key, limit in _TEXT_LIMITS.items():
         if len(text.get(key, "")) > limit:
             raise RenderError(f"the {_FIELD_WORDS[key]} is longer than Pushover allows ({limit} characters)")
-    numbers: dict[str, int | None] = {}
-    for key in ("priority", "retry", "expire", "ttl", "timestamp"):
+    numbers: dict[str, int | None] = dict.fromkeys(_NUMBERS)
+    given = [key for key in _NUMBERS if key in spec.values or key in text]  # most notifications: none
+    for key in given:
         numbers[key] = _number(key, spec.values.get(key), text.pop(key, None), context)
-    _check_numbers(numbers, spec)
+    if given:
+        _check_numbers(numbers, spec)
     devices: list[str] = []
     for target in spec.targets:
         rendered = target.pick(locale).render(context)

@@ -31,6 +31,7 @@ from .people import People, Refusal, Speaker, person_of, person_route
 from .phrases import join_words, phrase
 from .pushover import PushoverClient
 from .render import (
+    SPEECH_NAMES,
     RenderedNotification,
     SlotValue,
     Template,
@@ -87,11 +88,10 @@ class Service:
         self.deadline_s = DEFAULT_WORK_S
         #: Receipts of emergency alerts (skill.receipts); the web service and Lambda give one.
         self.receipts = receipts
-        #: intents whose speech, reprompt or card templates read ``notifications``
-        self._lists_notifications = {
-            spec.name
+        #: per intent, the names of what was sent (``SPEECH_NAMES``) its speech, reprompt or card templates read
+        self._reads_sent = {
+            spec.name: frozenset().union(*(t.variables for t in _response_templates(spec))) & SPEECH_NAMES
             for spec in intent_map.specs()
-            if any("notifications" in t.variables for t in _response_templates(spec))
         }
 
     # -- credentials
@@ -400,9 +400,9 @@ class Service:
         self, spec: IntentSpec, deliveries: list[Delivery], context: dict[str, Any], locale: str | None
     ) -> Outcome:
         name = spec.name
-        status = max((d.status for d in deliveries), key=SEVERITY.index, default=Status.SPOKEN)
-        if status in {Status.SENT, Status.DRY_RUN, Status.ATTACHMENT_DROPPED, Status.SPOKEN}:
-            speech_context = _speech_context(context, deliveries, with_list=name in self._lists_notifications)
+        status = max((d.status for d in deliveries), key=_RANK.__getitem__, default=Status.SPOKEN)
+        if status in _SPOKEN_AFTER_SENDING:
+            speech_context = _speech_context(context, deliveries, self._reads_sent.get(name, SPEECH_NAMES))
             speech = self._speak(spec.speech, speech_context, locale)
             if not speech:
                 speech = (
@@ -553,8 +553,20 @@ class Service:
         self.loader.close()
 
 
-def _speech_context(context: dict[str, Any], deliveries: list[Delivery], *, with_list: bool) -> dict[str, Any]:
-    """What speech, reprompt and card templates see: the request's context and what was sent."""
+#: Statuses after which the intent's own speech is said.
+_SPOKEN_AFTER_SENDING = frozenset({Status.SENT, Status.DRY_RUN, Status.ATTACHMENT_DROPPED, Status.SPOKEN})
+#: A delivery status's place in ``SEVERITY``.
+_RANK = {status: i for i, status in enumerate(SEVERITY)}
+
+
+def _speech_context(context: dict[str, Any], deliveries: list[Delivery], reads: frozenset[str]) -> dict[str, Any]:
+    """What speech, reprompt and card templates see: the request's context and what was sent.
+
+    ``reads``: the names of what was sent that those templates read; when none, ``context`` as it is
+    (templates see only the names they read, so nothing else could tell the difference).
+    """
+    if not reads:
+        return context
     result = dict(context)
     if deliveries:
         first = deliveries[0].message
@@ -562,7 +574,7 @@ def _speech_context(context: dict[str, Any], deliveries: list[Delivery], *, with
             message=first.message, title=first.title or "", devices=list(first.devices), priority=first.priority,
             retry=first.retry, expire=first.expire, receipt=deliveries[0].receipt or "",
         )  # fmt: skip
-    if with_list:  # building the list costs more than the rest of the answer; only when a template reads it
+    if "notifications" in reads:  # building the list costs more than the rest of the answer
         result["notifications"] = [d.as_dict() for d in deliveries]
     return result
 
