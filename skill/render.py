@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import const
 from .errors import RenderError
@@ -20,10 +20,14 @@ from .pushover import Message
 from .ssml import NOT_XML_RE, cut_ssml, escape_ssml
 from .templates import Template, compile_template
 
+if TYPE_CHECKING:
+    from .intent_map.spec import IntentSpec
+    from .outcome import Delivery
+
 __all__ = [
     "CONTEXT_NAMES", "PEOPLE_NAMES", "SPEECH_NAMES", "RenderedNotification", "SlotValue", "Template",
     "build_context", "compile_template", "cut_ssml", "default_alert_tag", "escape_ssml", "render_notification",
-    "render_speech", "render_text", "slot_key", "truncate",
+    "render_speech", "render_text", "response_templates", "slot_key", "speech_context", "truncate",
 ]  # fmt: skip
 
 
@@ -90,6 +94,34 @@ def build_context(
         context[key] = value
         context[key + "_Id"] = slot.id or ""
     return context
+
+
+def speech_context(context: dict[str, Any], deliveries: list[Delivery], reads: frozenset[str]) -> dict[str, Any]:
+    """What speech, reprompt and card templates see: the request's context and what was sent.
+
+    ``reads``: the names of what was sent that those templates read; when none, ``context`` as it is
+    (templates see only the names they read, so nothing else could tell the difference).
+    """
+    if not reads:
+        return context
+    result = dict(context)
+    if deliveries:
+        first = deliveries[0].message
+        result.update(
+            message=first.message, title=first.title or "", devices=list(first.devices), priority=first.priority,
+            retry=first.retry, expire=first.expire, receipt=deliveries[0].receipt or "",
+        )  # fmt: skip
+    if "notifications" in reads:  # building the list costs more than the rest of the answer
+        result["notifications"] = [d.as_dict() for d in deliveries]
+    return result
+
+
+def response_templates(spec: IntentSpec) -> list[Template]:
+    """The templates of what an intent says after sending: speech, reprompt, card title and content."""
+    fields = [spec.speech.text if spec.speech else None, spec.reprompt.text if spec.reprompt else None]
+    if spec.card:
+        fields += [spec.card.title, spec.card.content]
+    return [t for f in fields if f is not None for t in f.templates.all()]
 
 
 def default_alert_tag(intent_name: str) -> str:
