@@ -62,7 +62,12 @@ def run(
 
 def speech(result: Result) -> str:
     """What Alexa says, as plain text."""
-    output = result.response["response"].get("outputSpeech") or {}
+    return said(result.response)
+
+
+def said(response: Mapping[str, Any]) -> str:
+    """What Alexa says in a response envelope (a Lambda's return value, /alexa's JSON), as plain text."""
+    output = response["response"].get("outputSpeech") or {}
     return html.unescape(re.sub(r"<[^>]+>", "", output.get("ssml", ""))).strip()
 
 

@@ -7,7 +7,6 @@ posts it, to the URL the alert carried; the app keeps receipts in its outbox fil
 from __future__ import annotations
 
 import logging
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,14 @@ from flask.testing import FlaskClient
 from skill.alexa import build_request_envelope
 from skill.receipts.book import POLL_CACHE_S
 from skill.web import create_app, skill_of
+from tests.alerts import ALERT_MAP, Clock
 from tests.fake_pushover import USER, FakePushover
-from tests.helpers import make_settings
+from tests.helpers import make_settings, said, write
 
-MAP = """
-launch: "Family notes here."
-intents:
-  EmergencyIntent:
-    samples: ["raise the alarm"]
-    notify: {message: "Help!", priority: 2, retry: 30, expire: 300, target: pixel3}
-  AlertStatusIntent:
-    samples: ["did anyone acknowledge"]
-    alert_status: EmergencyIntent
-  CancelAlertIntent:
-    samples: ["all clear"]
-    cancel_alerts: EmergencyIntent
+MAP = (
+    'launch: "Family notes here."\n'
+    + ALERT_MAP.lstrip("\n")
+    + """\
   TemplatedStatusIntent:
     samples: ["who answered"]
     alert_status: EmergencyIntent
@@ -42,24 +34,13 @@ intents:
       {% if acknowledged %}{{ acknowledged_by or acknowledged_device }} at {{ acknowledged_at }}
       {%- elif expired %}ran out at {{ expires_at }}{% else %}open since {{ sent_at }}{% endif %}
 """
+)
 PUBLIC_URL = "https://skill.example.net"
-
-
-class Clock:
-    def __init__(self) -> None:
-        import time
-
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def map_path(tmp_path: Path) -> str:
-    path = tmp_path / "intents.yaml"
-    path.write_text(textwrap.dedent(MAP).lstrip(), encoding="utf-8")
-    return str(path)
+    return str(write(tmp_path, MAP))
 
 
 @pytest.fixture
@@ -81,14 +62,10 @@ def make_app(tmp_path: Path, map_path: str, fake_pushover: FakePushover):
 
 
 def ask(client: FlaskClient, intent: str | None, request_type: str = "IntentRequest") -> str:
-    import html
-    import re
-
     envelope = build_request_envelope(request_type, intent, {})
     response = client.post("/alexa", json=envelope)
     assert response.status_code == 200, response.get_json()
-    ssml = response.get_json()["response"].get("outputSpeech", {}).get("ssml", "")
-    return html.unescape(re.sub(r"<[^>]+>", "", ssml)).strip()
+    return said(response.get_json())
 
 
 def callback_path(fake: FakePushover) -> str:
@@ -199,10 +176,7 @@ def test_without_callbacks_status_polls_pushover(make_app, fake_pushover):
 
 def test_status_names_the_person_from_people(tmp_path, fake_pushover, monkeypatch):
     """``people:`` names who acknowledged: the callback's user key is the value of a person's ``user_env``."""
-    path = tmp_path / "people.yaml"
-    path.write_text(
-        textwrap.dedent(MAP).lstrip() + "people:\n  Paulus:\n    user_env: PAULUS_PUSHOVER_USER\n", encoding="utf-8"
-    )
+    path = write(tmp_path, MAP + "people:\n  Paulus:\n    user_env: PAULUS_PUSHOVER_USER\n", "people.yaml")
     settings = make_settings(
         fake_pushover, intent_map_path=str(path), alexa_verify=False, outbox_path=str(tmp_path / "o.sqlite3"),
         public_url=PUBLIC_URL, timezone="UTC", environ={"PAULUS_PUSHOVER_USER": USER},

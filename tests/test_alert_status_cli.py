@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from skill.cli import main
+from tests.alerts import ALERT_MAP
 from tests.fake_pushover import TOKEN, USER, FakePushover
-
-MAP = """
-intents:
-  EmergencyIntent:
-    samples: ["raise the alarm"]
-    notify: {message: "Help!", priority: 2, retry: 30, expire: 300, target: pixel3}
-  AlertStatusIntent:
-    samples: ["did anyone acknowledge"]
-    alert_status: EmergencyIntent
-  CancelAlertIntent:
-    samples: ["all clear"]
-    cancel_alerts: EmergencyIntent
-"""
+from tests.helpers import write
 
 
 @pytest.fixture
 def env(monkeypatch, tmp_path: Path, fake_pushover: FakePushover) -> Path:
-    path = tmp_path / "intents.yaml"
-    path.write_text(textwrap.dedent(MAP).lstrip(), encoding="utf-8")
+    path = write(tmp_path, ALERT_MAP)
     for name, value in {
         "INTENT_MAP": str(path), "PUSHOVER_API_URL": fake_pushover.url, "PUSHOVER_TOKEN": TOKEN,
         "PUSHOVER_USER": USER, "OUTBOX_PATH": str(tmp_path / "outbox.sqlite3"), "TIMEZONE": "UTC",

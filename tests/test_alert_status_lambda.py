@@ -7,10 +7,6 @@ no callback endpoint: the status intent polls Pushover's receipt (the fake serve
 
 from __future__ import annotations
 
-import html
-import re
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -18,30 +14,12 @@ import pytest
 from skill import lambda_function
 from skill.alexa import build_request_envelope
 from skill.receipts.book import POLL_CACHE_S
+from tests.alerts import ALERT_MAP, Clock
 from tests.fake_pushover import TOKEN, USER, FakePushover
+from tests.helpers import said, write
 from tests.local_dynamodb import LOCAL_AWS_ENV, create_table, dynamodb_client
 
 SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
-MAP = """
-intents:
-  EmergencyIntent:
-    samples: ["raise the alarm"]
-    notify: {message: "Help!", priority: 2, retry: 30, expire: 300, target: pixel3}
-  AlertStatusIntent:
-    samples: ["did anyone acknowledge"]
-    alert_status: EmergencyIntent
-  CancelAlertIntent:
-    samples: ["all clear"]
-    cancel_alerts: EmergencyIntent
-"""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -52,8 +30,7 @@ def table(local_dynamodb: str) -> str:
 @pytest.fixture
 def function(monkeypatch, tmp_path: Path, fake_pushover: FakePushover, local_dynamodb: str, table: str):
     """A cold-started function: the map above, Pushover at the fake, receipts in the local table."""
-    path = tmp_path / "intents.yaml"
-    path.write_text(textwrap.dedent(MAP).lstrip(), encoding="utf-8")
+    path = write(tmp_path, ALERT_MAP)
     for name, value in {
         **LOCAL_AWS_ENV, "AWS_ENDPOINT_URL_DYNAMODB": local_dynamodb, "RECEIPTS_TABLE": table,
         "INTENT_MAP": str(path), "ALEXA_SKILL_ID": SKILL_ID, "PUSHOVER_API_URL": fake_pushover.url,
@@ -75,9 +52,7 @@ def function(monkeypatch, tmp_path: Path, fake_pushover: FakePushover, local_dyn
 
 def say(intent: str | None, request_type: str = "IntentRequest") -> str:
     envelope = build_request_envelope(request_type, intent, {}, application_id=SKILL_ID)
-    response = lambda_function.handler(envelope, None)
-    ssml = (response["response"].get("outputSpeech") or {}).get("ssml", "")
-    return html.unescape(re.sub(r"<[^>]+>", "", ssml)).strip()
+    return said(lambda_function.handler(envelope, None))
 
 
 def test_alert_not_yet_acknowledged_then_named(function, fake_pushover, local_dynamodb, table):

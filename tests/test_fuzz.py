@@ -35,8 +35,8 @@ from skill.render import truncate
 from skill.service import Service
 from skill.web import create_app, skill_of
 from tests.fake_pushover import FakePushover
+from tests.ha_examples import HA_PUSHOVER_DOCS
 from tests.helpers import make_service, make_settings
-from tests.test_intent_map import HA_PUSHOVER_DOCS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -10,28 +10,23 @@ import pytest
 
 from skill.__main__ import main
 from skill.intent_map import load_intent_map
+from tests.ha_examples import HA_DOCS_LOCATE_INTENT
 from tests.helpers import write
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Home Assistant's own examples (the Pushover and Alexa integration docs), plus older spellings.
-HA_CONFIG = """
+HA_CONFIG = (
+    """
 homeassistant:
   name: Home
 notifiers:
   family: {token_env: FAMILY_TOKEN, user_env: FAMILY_USER}
 alexa:
   intents:
-    LocateIntent:
-      action:
-        action: notify.notify
-        data:
-          message: "The location of {{ User }} has been queried via Alexa."
-          title: "Home Assistant"
-          target: pixel
-          data:
-            sound: falling
-            url: "https://www.home-assistant.io/"
+"""
+    + HA_DOCS_LOCATE_INTENT
+    + """\
       speech:
         type: plain
         text: "OK, {{ User }} is being located"
@@ -57,6 +52,7 @@ intent_script:
     speech: {type: plain, text: "Alert sent from {{ Room }}"}
     reprompt: {type: plain, text: "Anything else?"}
 """
+)
 
 
 @pytest.fixture(autouse=True)

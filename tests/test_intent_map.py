@@ -8,24 +8,8 @@ import pytest
 
 from skill.errors import ConfigError
 from skill.intent_map import load_intent_map, parse_intent_map
+from tests.ha_examples import HA_PUSHOVER_DOCS
 from tests.helpers import parse, write
-
-HA_PUSHOVER_DOCS = """\
-# Example configuration.yaml entries
-alexa:
-  intents:
-    LocateIntent:
-      action:
-        action: notify.notify
-        data:
-          message: "The location of {{ User }} has been queried via Alexa."
-          title: "Home Assistant"
-          target: pixel
-          data:
-            sound: falling
-            url: "https://www.home-assistant.io/"
-            attachment: "/tmp/image.png"
-"""
 
 
 def problems_of(text: str) -> list[str]:

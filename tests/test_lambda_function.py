@@ -6,11 +6,9 @@ every test starts from a fresh cold start (``_reset_for_tests``).
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -26,6 +24,7 @@ from skill.alexa import build_request_envelope
 from skill.errors import InvalidRequestError, VerificationError
 from skill.phrases import phrase
 from tests.fake_pushover import TOKEN, USER
+from tests.helpers import said
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -110,11 +109,6 @@ def envelope(request_type: str = "IntentRequest", intent: str | None = None, slo
 
 def locate(**kw: Any) -> dict:
     return envelope("IntentRequest", "LocateIntent", {"User": "Paulus"}, **kw)
-
-
-def said(response: dict) -> str:
-    ssml = (response["response"].get("outputSpeech") or {}).get("ssml", "")
-    return html.unescape(re.sub(r"<[^>]+>", "", ssml)).strip()
 
 
 def not_configured(locale: str = "en-US") -> str:

@@ -14,8 +14,8 @@ from skill.phrases import phrase
 from skill.render import cut_ssml
 from skill.service import Service, Status
 from tests.fake_pushover import TOKEN, USER, closed_port
+from tests.ha_examples import HA_PUSHOVER_DOCS
 from tests.helpers import PNG, make_service, make_settings, parse, run, speech
-from tests.test_intent_map import HA_PUSHOVER_DOCS
 
 HA_EMERGENCY = """
 alexa:
