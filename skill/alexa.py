@@ -225,14 +225,30 @@ class UnknownIntentHandler(AbstractRequestHandler):
 
 
 class SessionEndedHandler(AbstractRequestHandler):
-    """SessionEndedRequest: nothing to say (Alexa ignores any speech here)."""
+    """SessionEndedRequest: the map's ``<applicationId>.SessionEndedRequest`` entry runs, if it has one;
+    the answer says nothing (Alexa speaks no answer to it)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_request_type("SessionEndedRequest")(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        reason = getattr(handler_input.request_envelope.request, "reason", None)
-        logger.debug("session ended: %s", getattr(reason, "value", reason))
+        request = handler_input.request_envelope.request
+        reason = getattr(getattr(request, "reason", None), "value", None)
+        logger.debug("session ended: %s", reason)
+        error = getattr(request, "error", None)
+        outcome = self.service.session_ended(
+            _application_id(handler_input),
+            reason,
+            {"type": getattr(error.object_type, "value", None), "message": error.message} if error else None,
+            getattr(request, "locale", None),
+            **speaker_ids(handler_input),
+            deadline=_deadline.get(),
+        )
+        if outcome is not None:
+            _record(outcome)
         return handler_input.response_builder.response
 
 
@@ -272,7 +288,7 @@ def build_skill(service: Service) -> CustomSkill:
     builder.add_request_handler(StopHandler(service))
     builder.add_request_handler(FallbackHandler(service))
     builder.add_request_handler(UnknownIntentHandler(service))
-    builder.add_request_handler(SessionEndedHandler())
+    builder.add_request_handler(SessionEndedHandler(service))
     builder.add_request_handler(OtherRequestHandler())
     builder.add_exception_handler(CatchAllExceptionHandler(service))
     return builder.create()

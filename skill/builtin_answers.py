@@ -1,18 +1,21 @@
-"""The answers to what Alexa sends on its own: LaunchRequest, help, stop and cancel, fallback."""
+"""The answers to what Alexa sends on its own: LaunchRequest, help, stop and cancel, fallback, a session's end."""
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .errors import ReceiptError
+from .intent_map.names import SESSION_ENDED_SUFFIX
 from .outcome import Outcome, Status
 from .phrases import join_words, phrase
 from .render import build_context
 from .ssml import escape_ssml
 
 if TYPE_CHECKING:
+    from .deadline import Deadline
     from .service import Service
 
 #: The core's log lines keep the one name people filter on (``skill.service``), wherever the code lives.
@@ -43,6 +46,26 @@ def launch(
     reprompt = service.speak(service.intent_map.launch_reprompt, context, locale) or phrase(locale, "launch_reprompt")
     speech = _open_alert_note(service, locale) + speech
     return Outcome("LaunchRequest", Status.LAUNCH, speech, reprompt, end_session=False)
+
+
+def session_ended(
+    service: Service,
+    application_id: str | None,
+    reason: str | None,
+    error: Mapping[str, Any] | None,
+    locale: str | None,
+    *,
+    person_id: str | None = None,
+    device_id: str | None = None,
+    deadline: Deadline | None = None,
+) -> Outcome | None:
+    """The map's ``<applicationId>.SessionEndedRequest`` entry, run as Home Assistant runs it when a session
+    ends (templates see ``reason`` and ``error``); None when the map has none for this skill."""
+    spec = service.intent_map.session_ends.get(f"{application_id}{SESSION_ENDED_SUFFIX}")
+    if spec is None:
+        return None
+    speaker = service.people.identify(person_id, device_id)
+    return service._handle(spec, {}, locale, None, speaker, deadline, names={"reason": reason or "", "error": error})
 
 
 def _open_alert_note(service: Service, locale: str | None) -> str:

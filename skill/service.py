@@ -131,6 +131,22 @@ class Service:
         """Stop, cancel."""
         return builtin_answers.goodbye(intent, locale)
 
+    def session_ended(
+        self,
+        application_id: str | None,
+        reason: str | None,
+        error: Mapping[str, Any] | None,
+        locale: str | None,
+        *,
+        person_id: str | None = None,
+        device_id: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> Outcome | None:
+        """A session's end (``builtin_answers.session_ended``): the map's entry for it runs, if it has one."""
+        return builtin_answers.session_ended(
+            self, application_id, reason, error, locale, person_id=person_id, device_id=device_id, deadline=deadline
+        )
+
     def fallback(self, locale: str | None) -> Outcome:
         """Alexa heard nothing it could map."""
         return builtin_answers.fallback(locale)
@@ -174,13 +190,14 @@ class Service:
         confirmation: str | None,
         speaker: Speaker | None = None,
         deadline: Deadline | None = None,
+        names: Mapping[str, Any] | None = None,
     ) -> Outcome:
-        """Run ``spec`` with ``slots``; a template that fails to render becomes what the person hears."""
+        """Run ``spec`` with ``slots`` (and more template ``names``); a template that fails to render becomes
+        what the person hears."""
         name = spec.name
         speaker = speaker or Speaker()
-        context = build_context(
-            slots, spec.defaults(), intent_name=name, locale=locale or "", names=speaker.template_names()
-        )
+        known = {**speaker.template_names(), **(names or {})}
+        context = build_context(slots, spec.defaults(), intent_name=name, locale=locale or "", names=known)
         try:
             return self._run(spec, context, locale, confirmation, speaker, deadline or Deadline.after(self.deadline_s))
         except RenderError as err:

@@ -161,12 +161,33 @@ def test_a_launch_answer_that_names_an_undeclared_notifier_is_an_error():
         parse(f"intent_script:\n  {NEW_SKILL}:\n    action: {{action: notify.family, data: {{message: hi}}}}\n")
 
 
-def test_session_ended_entries_are_skipped_with_the_reason():
+def test_session_ended_entries_are_read_as_session_ends_whose_templates_see_reason_and_error():
+    name = f"{NEW_SKILL}.SessionEndedRequest"
+    imap = parse(
+        PING
+        + f"  {name}:\n    action: {{action: notify.notify, data: {{message: '{{{{ reason }}}} {{{{ error }}}}'}}}}\n"
+    )
+    (note,) = [e for e in imap.entries if e.name == name]
+    assert (note.became, note.why) == ("session end", "runs when a session of this skill ends: its notifications "
+                                       "are sent, Alexa speaks no answer")  # fmt: skip
+    assert list(imap.session_ends) == [name] and name not in imap.intents and not imap.launch_answers
+    assert imap.session_ends[name].slots == {}  # reason and error are known names, not slots
+    assert imap.warnings == []
+    generated = generate_models(imap)
+    assert not any("SessionEndedRequest" in text for text in generated.texts.values())
+
+
+def test_a_session_end_that_only_speaks_is_warned_about():
     imap = parse(PING + f"  {NEW_SKILL}.SessionEndedRequest:\n    speech: bye\n")
-    (note,) = [e for e in imap.entries if e.became == "skipped"]
-    assert note.name == f"{NEW_SKILL}.SessionEndedRequest"
-    assert "after a session has ended" in note.why
-    assert [w.code for w in imap.warnings] == ["session-ended"]
+    assert [w.message for w in imap.warnings] == [
+        f"{NEW_SKILL}.SessionEndedRequest sends nothing: Alexa speaks no answer when a session ends"
+    ]
+
+
+def test_session_end_templates_are_checked_like_any_other():
+    with pytest.raises(ConfigError, match="notifier 'family' is not declared"):
+        action = "{action: notify.family, data: {message: x}}"
+        parse(f"intent_script:\n  {NEW_SKILL}.SessionEndedRequest:\n    action: {action}\n")
 
 
 def test_application_ids_are_not_intent_names_in_our_own_form():
@@ -328,8 +349,8 @@ def test_check_says_what_it_used_ignored_and_what_became_of_each_entry(tmp_path,
         "  used: alexa (switches the endpoint on), intent_script",
         "  ignored: sensor, alexa.flash_briefings, alexa.colour",
         f"  intent_script {NEW_SKILL} (line 6): launch answer: answers when a person opens this skill",
-        f"  intent_script {NEW_SKILL}.SessionEndedRequest (line 8): skipped: Alexa says nothing after a session "
-        "has ended, so nothing is run for it here",
+        f"  intent_script {NEW_SKILL}.SessionEndedRequest (line 8): session end: runs when a session of this skill "
+        "ends: its notifications are sent, Alexa speaks no answer",
         "  intent_script PingIntent (line 10): intent",
     ]
 

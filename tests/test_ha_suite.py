@@ -230,6 +230,53 @@ def test_intent_from_built_in_intent_library(host):
     assert said(host(INTENT_CONFIG)(data)) == "Playing the shins."
 
 
+#: INTENT_CONFIG with the entry Home Assistant runs when the skill's session ends (alexa/intent.py passes
+#: the request's ``reason`` and ``error`` to it as variables); its action notifies instead of a service call.
+SESSION_END_CONFIG = (
+    INTENT_CONFIG
+    + f"""\
+  {APPLICATION_ID}.SessionEndedRequest:
+    speech: {{type: plain, text: "Goodbye ({{{{ reason }}}})"}}
+    action:
+      service: notify.notify
+      data_template:
+        message: >-
+          Session ended: {{{{ reason }}}}
+          {{%- if error %}} ({{{{ error.type }}}}: {{{{ error.message }}}}){{% endif %}}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "message"),
+    [
+        ({"reason": "USER_INITIATED"}, "Session ended: USER_INITIATED"),
+        ({"reason": "EXCEEDED_MAX_REPROMPTS"}, "Session ended: EXCEEDED_MAX_REPROMPTS"),
+        (
+            {"reason": "ERROR", "error": {"type": "INVALID_RESPONSE", "message": "bad <speak>"}},
+            "Session ended: ERROR (INVALID_RESPONSE: bad <speak>)",
+        ),
+    ],
+)
+def test_intent_session_ended_request_runs_the_session_end_entry(host, fake_pushover, request_fields, message):
+    """alexa/intent.py (async_handle_intent): a SessionEndedRequest runs ``<applicationId>.SessionEndedRequest``.
+
+    Deliberate difference: Home Assistant answers with the entry's speech, which Alexa never speaks
+    after a session has ended; the answer here is empty. The notification is sent as the entry says.
+    """
+    answer = host(SESSION_END_CONFIG)(envelope({"type": "SessionEndedRequest", **request_fields}))
+    assert "outputSpeech" not in answer["response"] and "reprompt" not in answer["response"]
+    assert [r.form["message"] for r in fake_pushover.requests_to("messages")] == [message]
+
+
+def test_another_skills_session_end_runs_nothing(host, fake_pushover):
+    """Only the entry named by the ending skill's applicationId runs (a launch answer's rule, too)."""
+    request = {"type": "SessionEndedRequest", "reason": "USER_INITIATED"}
+    answer = host(SESSION_END_CONFIG)(envelope(request, app=APPLICATION_ID_SESSION_OPEN))
+    assert "outputSpeech" not in answer["response"]
+    assert fake_pushover.requests_to("messages") == []
+
+
 # --------------------------------------------------------------------------- test_alexa.py (older)
 
 

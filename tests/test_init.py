@@ -199,5 +199,5 @@ intent_script:
     assert f"# from intent_script {skill}: what a person hears who opens the skill\n" in written
     assert "# its action is left out: `launch:` only speaks\nlaunch:\n  speech: Hello\n" in written
     assert f"# left out: intent_script {other}, the launch answer of another skill" in written
-    assert f"# left out: intent_script {skill}.SessionEndedRequest (Alexa says nothing" in written
+    assert f"# left out: intent_script {skill}.SessionEndedRequest (our form has no session end;" in written
     assert list(load_intent_map(str(tmp_path / "intents.yaml")).intents) == ["PingIntent"]

@@ -99,7 +99,9 @@ def _intent(name: str, body: dict[str, Any], origin: str, imap: IntentMap) -> li
 def _launch(name: str, body: dict[str, Any], *, first: bool) -> list[str]:
     """A skill's launch answer (an ``intent_script`` entry named by its applicationId) as our ``launch:``."""
     if name.endswith(".SessionEndedRequest"):
-        return [f"# left out: intent_script {name} (Alexa says nothing after a session ends)"]
+        return [
+            f"# left out: intent_script {name} (our form has no session end; serve the Home Assistant file to run it)"
+        ]
     if not first:
         return [f"# left out: intent_script {name}, the launch answer of another skill (`launch:` is one)"]
     lines = [f"# from intent_script {name}: what a person hears who opens the skill"]

@@ -8,8 +8,8 @@ from .. import const
 from ..render import CONTEXT_NAMES, SPEECH_NAMES, Template, slot_key
 from .checker import Checker
 from .household import check_recipients
-from .names import is_application_id
-from .spec import ALERT_STATUS_NAMES, IntentMap, IntentSpec, Pos, SlotSpec
+from .names import is_application_id, is_session_end_name
+from .spec import ALERT_STATUS_NAMES, SESSION_END_NAMES, IntentMap, IntentSpec, Pos, SlotSpec
 
 
 def check_references(c: Checker, imap: IntentMap) -> None:
@@ -30,7 +30,10 @@ def check_references(c: Checker, imap: IntentMap) -> None:
             c.error(spec.cancel.pos, f"{spec.name}: notifier {spec.cancel.notifier!r} is not declared")
         if spec.alert_status is not None:
             check_alert_status(c, imap, spec)
-        if not spec.notifications and not spec.cancel and not spec.alert_status and spec.speech is None:
+        if is_session_end_name(spec.name):
+            if not spec.notifications:
+                c.warn(spec.pos, f"{spec.name} sends nothing: Alexa speaks no answer when a session ends")
+        elif not spec.notifications and not spec.cancel and not spec.alert_status and spec.speech is None:
             c.warn(spec.pos, f"intent {spec.name} sends nothing and says nothing")
         for slot in spec.slots.values():
             if slot.type and not slot.type.startswith("AMAZON.") and slot.type not in imap.slot_types:
@@ -55,7 +58,7 @@ def check_alert_status(c: Checker, imap: IntentMap, spec: IntentSpec) -> None:
 
 def check_variables(c: Checker, spec: IntentSpec) -> None:
     """Names templates read: declared slots, known names, or (undeclared) new slots."""
-    known = set(CONTEXT_NAMES)
+    known = set(CONTEXT_NAMES) | (SESSION_END_NAMES if is_session_end_name(spec.name) else set())
     speech_known = known | SPEECH_NAMES | (ALERT_STATUS_NAMES if spec.alert_status else frozenset())
     declared = {slot_key(n) for n in spec.slots}
     declared |= {k + "_Id" for k in declared}
@@ -103,10 +106,14 @@ def _templates_of(spec: IntentSpec) -> Iterator[tuple[Template, Pos, bool]]:
 
 
 def add_intent(c: Checker, imap: IntentMap, spec: IntentSpec | None) -> bool:
-    """Add ``spec`` (an intent, or a launch answer) to the map, unless another form or entry defined that name."""
+    """Add ``spec`` (an intent, a launch answer or a session end) to the map, unless another form or entry
+    defined that name."""
     if spec is None:
         return False
-    target = imap.launch_answers if is_application_id(spec.name) else imap.intents
+    if is_application_id(spec.name):
+        target = imap.launch_answers
+    else:
+        target = imap.session_ends if is_session_end_name(spec.name) else imap.intents
     if spec.name in target:
         first = target[spec.name].pos
         c.error(spec.pos, f"intent {spec.name} is defined twice (first at line {first.line})")

@@ -9,7 +9,7 @@ import jinja2
 from ..render import Template, compile_template
 from .checker import Checker, is_locale_key, kind
 from .keys import CARD_KEYS, SPEECH_KEYS
-from .names import NAME_RULE, is_application_id, is_intent_name
+from .names import NAME_RULE, is_application_id, is_intent_name, is_session_end_name
 from .spec import FALLBACK_KEY, CardSpec, IntentSpec, Localized, Pos, SpeechSpec, TemplateField
 from .yaml_reader import Tagged, YMap
 
@@ -96,7 +96,7 @@ def intent_body(
 ) -> tuple[IntentSpec, YMap] | None:
     """The checks every form shares: a valid name, a mapping body with known keys."""
     kpos = c.kpos(parent, name)
-    if not is_intent_name(name) and not (form != "native" and is_application_id(name)):
+    if not is_intent_name(name) and not (form != "native" and (is_application_id(name) or is_session_end_name(name))):
         c.error(kpos, f"intent name {name!r} {NAME_RULE}")
         return None
     body_map = c.expect_map(body, c.vpos(parent, name), f"intent {name}")

@@ -8,29 +8,27 @@ from .checker import Checker
 from .checks import add_intent
 from .fields import intent_body, responses
 from .keys import HA_ACTION_KEYS, HA_DATA_KEYS, HA_INTENT_KEYS, HA_SCRIPT_ONLY_KEYS
-from .names import is_application_id
+from .names import is_application_id, is_session_end_name
 from .notification import notifier_name, read_notification
 from .spec import EntryNote, IntentMap, IntentSpec
 from .yaml_reader import YMap
 
-#: Home Assistant runs ``<applicationId>.SessionEndedRequest`` when a skill's session ends.
-_SESSION_ENDED = ".SessionEndedRequest"
+#: What ``check`` says of an entry named by a skill, by what it became.
+_WHY = {
+    "launch answer": "answers when a person opens this skill",
+    "session end": "runs when a session of this skill ends: its notifications are sent, Alexa speaks no answer",
+}
 
 
 def read_entries(c: Checker, imap: IntentMap, entries: YMap | None, block: str, form: str) -> None:
-    """Every entry of a Home Assistant block: an intent, a launch answer, or skipped (and why)."""
+    """Every entry of a Home Assistant block: an intent, a launch answer or a session end."""
     for name, body in (entries or {}).items():
         kpos = c.kpos(entries, name)
-        ended_skill = name.removesuffix(_SESSION_ENDED) if isinstance(name, str) else ""
-        if ended_skill != name and is_application_id(ended_skill):
-            why = "Alexa says nothing after a session has ended, so nothing is run for it here"
-            c.warn(kpos, f"{block} {name}: skipped: {why}", "session-ended")
-            imap.entries.append(EntryNote(block, name, "skipped", why, kpos))
-            continue
         if add_intent(c, imap, ha_intent(c, name, body, entries, form)):  # type: ignore[arg-type]
-            launch = is_application_id(name)
-            why = "answers when a person opens this skill" if launch else ""
-            imap.entries.append(EntryNote(block, name, "launch answer" if launch else "intent", why, kpos))
+            became = (
+                "launch answer" if is_application_id(name) else "session end" if is_session_end_name(name) else "intent"
+            )
+            imap.entries.append(EntryNote(block, name, became, _WHY.get(became, ""), kpos))
 
 
 def ha_intent(c: Checker, name: Any, body: Any, parent: YMap, form: str) -> IntentSpec | None:

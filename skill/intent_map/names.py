@@ -1,4 +1,4 @@
-"""Which names the map accepts, in one place: intents, slots, and skills (launch answers).
+"""Which names the map accepts, in one place: intents, slots, and skills (launch answers, session ends).
 
 These are the runtime rules: a name passes if Alexa can send it. Rules that only the
 interaction model needs (Amazon's naming rules for custom intents, slots and slot types)
@@ -22,6 +22,19 @@ LIBRARY_INTENT_RE: Final = re.compile(r"^AMAZON\.[A-Za-z]+<[A-Za-z0-9_.@|,\[\]]+
 #: A skill's applicationId, old (``amzn1.echo-sdk-ams.app.…``) or new (``amzn1.ask.skill.…``).
 #: An ``intent_script`` entry of that name answers the skill's LaunchRequest, as in Home Assistant.
 APPLICATION_ID_RE: Final = re.compile(r"^amzn1\.(?:echo-sdk-ams\.app|ask\.skill)\.[A-Za-z0-9-]+$")
+
+
+#: Home Assistant runs the entry ``<applicationId>.SessionEndedRequest`` when that skill's session ends.
+SESSION_ENDED_SUFFIX: Final = ".SessionEndedRequest"
+
+
+def is_session_end_name(name: Any) -> bool:
+    """True for ``<applicationId>.SessionEndedRequest``: an entry run when that skill's session ends."""
+    return (
+        isinstance(name, str)
+        and name.endswith(SESSION_ENDED_SUFFIX)
+        and is_application_id(name.removesuffix(SESSION_ENDED_SUFFIX))
+    )
 
 
 def is_intent_name(name: Any) -> bool:

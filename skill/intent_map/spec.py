@@ -201,6 +201,11 @@ ALERT_STATUS_NAMES = frozenset(
 )  # fmt: skip
 
 
+#: What the templates of a session end (``<applicationId>.SessionEndedRequest``) may read besides the
+#: usual names, as in Home Assistant: the request's ``reason`` and its ``error`` (``type``, ``message``) or None.
+SESSION_END_NAMES = frozenset({"reason", "error"})
+
+
 @dataclass
 class IntentSpec:
     """Everything the map says about one intent."""
@@ -246,7 +251,7 @@ class EntryNote:
 
     block: str  # "intent_script" or "alexa.intents"
     name: str
-    became: str  # "intent", "launch answer" or "skipped"
+    became: str  # "intent", "launch answer", "session end" or "skipped"
     why: str = ""
     pos: Pos | None = None
 
@@ -277,6 +282,8 @@ class IntentMap:
     warnings: list[Problem] = field(default_factory=list)
     #: Home Assistant's launch answers: ``intent_script`` entries named by a skill's applicationId
     launch_answers: dict[str, IntentSpec] = field(default_factory=dict)
+    #: ``intent_script`` entries named ``<applicationId>.SessionEndedRequest``, run when a session ends
+    session_ends: dict[str, IntentSpec] = field(default_factory=dict)
     #: the top-level blocks (and parts of them) that were read, and those that were not
     blocks_used: list[str] = field(default_factory=list)
     blocks_ignored: list[str] = field(default_factory=list)
@@ -287,5 +294,5 @@ class IntentMap:
         return len(self.intents)
 
     def specs(self) -> list[IntentSpec]:
-        """Every intent and every launch answer: all that may send or speak."""
-        return [*self.intents.values(), *self.launch_answers.values()]
+        """Every intent, launch answer and session end: all that may send or speak."""
+        return [*self.intents.values(), *self.launch_answers.values(), *self.session_ends.values()]

@@ -24,7 +24,7 @@ from typing import Any, Final
 from ..intent_map import keys
 from .definitions import build_definitions, global_keys
 from .help import TOP_HELP
-from .parts import ANY, ENTRY_NAME, INTENT_NAME, SESSION_ENDED, described, ref
+from .parts import ENTRY_NAME, INTENT_NAME, described, ref
 
 #: The committed schema file (shipped inside the package, so an installed copy has it too).
 SCHEMA_PATH: Final = os.path.join(os.path.dirname(__file__), "intent_map.schema.json")
@@ -53,7 +53,6 @@ def build_schema() -> dict[str, Any]:
             "intents": {
                 "type": ["object", "null"],
                 "propertyNames": ENTRY_NAME,
-                "patternProperties": {SESSION_ENDED: ANY},
                 "additionalProperties": ref("alexaIntent"),
             }
         },
@@ -61,7 +60,6 @@ def build_schema() -> dict[str, Any]:
     intent_script = {
         "type": "object",
         "propertyNames": ENTRY_NAME,
-        "patternProperties": {SESSION_ENDED: ANY},
         "additionalProperties": ref("intentScriptIntent"),
     }
     return {

@@ -24,7 +24,7 @@ FULL_LOCALE: Final = {"type": "string", "pattern": "^[a-z]{2}-[A-Z]{2}$"}
 #: which may also be a skill's applicationId (a launch answer).
 SLOT_NAME: Final = {"pattern": regex(names.NAME_RE)}
 INTENT_NAME: Final = {"anyOf": [SLOT_NAME, {"pattern": regex(names.LIBRARY_INTENT_RE)}]}
-#: ``<applicationId>.SessionEndedRequest``: skipped with a warning, whatever its body.
+#: ``<applicationId>.SessionEndedRequest``: run when that skill's session ends; a body like any entry's.
 SESSION_ENDED: Final = regex(names.APPLICATION_ID_RE).removesuffix("$") + r"\.SessionEndedRequest$"
 ENTRY_NAME: Final = {
     "anyOf": [*INTENT_NAME["anyOf"], {"pattern": regex(names.APPLICATION_ID_RE)}, {"pattern": SESSION_ENDED}]
