@@ -25,6 +25,7 @@ from ask_sdk_model import IntentRequest, RequestEnvelope, Response
 from ask_sdk_model.ui import SimpleCard
 
 from . import const
+from .builtin_answers import session_ended
 from .deadline import Deadline
 from .envelope import build_request_envelope, parse_envelope, resolved_slot
 from .errors import InvalidRequestError
@@ -239,7 +240,8 @@ class SessionEndedHandler(AbstractRequestHandler):
         reason = getattr(getattr(request, "reason", None), "value", None)
         logger.debug("session ended: %s", reason)
         error = getattr(request, "error", None)
-        outcome = self.service.session_ended(
+        outcome = session_ended(
+            self.service,
             _application_id(handler_input),
             reason,
             {"type": getattr(error.object_type, "value", None), "message": error.message} if error else None,

@@ -131,22 +131,6 @@ class Service:
         """Stop, cancel."""
         return builtin_answers.goodbye(intent, locale)
 
-    def session_ended(
-        self,
-        application_id: str | None,
-        reason: str | None,
-        error: Mapping[str, Any] | None,
-        locale: str | None,
-        *,
-        person_id: str | None = None,
-        device_id: str | None = None,
-        deadline: Deadline | None = None,
-    ) -> Outcome | None:
-        """A session's end (``builtin_answers.session_ended``): the map's entry for it runs, if it has one."""
-        return builtin_answers.session_ended(
-            self, application_id, reason, error, locale, person_id=person_id, device_id=device_id, deadline=deadline
-        )
-
     def fallback(self, locale: str | None) -> Outcome:
         """Alexa heard nothing it could map."""
         return builtin_answers.fallback(locale)
