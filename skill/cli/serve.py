@@ -13,7 +13,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the web service on the production WSGI server."""
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0-65535, not {args.port}")
-    from ..web import run_server
+    from ..web_runner import run_server
 
     if args.no_verify:
         settings = settings.with_overrides(alexa_verify=False)
