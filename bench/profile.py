@@ -1,6 +1,7 @@
 """Where the time goes: ``python -m bench.profile ROW [--kind ours|anchor] [-n N] [--sort tottime]``.
 
 dispatch   cProfile over N in-process LocateIntent dispatches (ours or the anchor)
+parts      µs per request of each step of a dispatch, ours and the anchor, timed in place (no profiler)
 http       the server process under cProfile (per worker thread, wall clock), N requests at c=1
 breakdown  CPU µs per request, layer by layer, ours against the anchor (no profiler: process CPU time,
            medians of interleaved samples)
@@ -83,6 +84,29 @@ def profile_dispatch(kind: str, n: int, sort: str, limit: int) -> None:
     if close is not None:
         close()
     _print_stats(pstats.Stats(profile), sort, limit, n)
+
+
+def dispatch_parts(n: int) -> None:
+    from bench.dispatch import measure_parts
+
+    parts = measure_parts(n)
+    ours, anchor = parts["ours"], parts["anchor"]
+    rows = [
+        ("whole request (body in, JSON out)", "whole"),
+        ("parse_envelope (json.loads, shape checks)", "parse_envelope"),
+        ("SDK deserialize (the envelope's model)", "SDK deserialize"),
+        ("skill.invoke (SDK dispatch, handler, response)", "skill.invoke"),
+        ("  of which Service.handle_intent", "Service.handle_intent"),
+    ]
+    print(f"{'µs per request, timed in place':48} {'ours':>7} {'anchor':>7} {'x anchor':>9}")
+    for label, step in rows:
+        mine, theirs = ours.get(step, 0.0), anchor.get(step)
+        share = f"{mine / anchor['whole']:8.2f}x"
+        print(f"{label:48} {mine:7.1f} {'' if theirs is None else f'{theirs:7.1f}':>7} {share}")
+    rest = {side: s["whole"] - sum(v for k, v in s.items() if k not in {"whole", "Service.handle_intent"})
+            for side, s in parts.items()}  # fmt: skip
+    label = "the rest (Result, serialize, json.dumps)"
+    print(f"{label:48} {rest['ours']:7.1f} {rest['anchor']:7.1f} {rest['ours'] / anchor['whole']:8.2f}x")
 
 
 def profile_http(kind: str, n: int, sort: str, limit: int) -> None:
@@ -240,7 +264,7 @@ def profile_coldstart(limit: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
-    parser.add_argument("row", choices=["dispatch", "http", "breakdown", "verify", "coldstart"])
+    parser.add_argument("row", choices=["dispatch", "parts", "http", "breakdown", "verify", "coldstart"])
     parser.add_argument("--kind", choices=["ours", "anchor"], default="ours")
     parser.add_argument("-n", type=int, default=2000, help="requests (default 2000)")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (default cumulative)")
@@ -248,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.row == "dispatch":
         profile_dispatch(args.kind, args.n, args.sort, args.limit)
+    elif args.row == "parts":
+        dispatch_parts(min(args.n, 500))
     elif args.row == "http":
         profile_http(args.kind, args.n, args.sort, args.limit)
     elif args.row == "breakdown":

@@ -56,6 +56,10 @@ class SlotValue:
         return self.canonical if self.canonical is not None else self.spoken
 
 
+#: The speaker names of a request without a recognized voice or a known room.
+_NOBODY: dict[str, Any] = dict.fromkeys(PEOPLE_NAMES, "")
+
+
 def slot_key(name: str) -> str:
     """The context name of a slot: case kept, ``.`` replaced by ``_``."""
     return name.replace(".", "_")
@@ -75,22 +79,21 @@ def build_context(
     ``names``: more known names (who is speaking and where); a slot of the same name wins.
     """
     stamp = time.time() if now is None else now
-    context: dict[str, Any] = dict.fromkeys(PEOPLE_NAMES, "")
-    context.update(names or {})
-    context.update(
-        intent_name=intent_name,
-        locale=locale,
-        now=dt.datetime.fromtimestamp(stamp, tz=dt.UTC),
-        timestamp=int(stamp),
-    )
-    for name, default in (defaults or {}).items():
-        context[slot_key(name)] = default
-        context[slot_key(name) + "_Id"] = ""
+    context: dict[str, Any] = {**_NOBODY, **names} if names else dict(_NOBODY)
+    context["intent_name"] = intent_name
+    context["locale"] = locale
+    context["now"] = dt.datetime.fromtimestamp(stamp, tz=dt.UTC)
+    context["timestamp"] = int(stamp)
+    defaults = defaults or {}
+    for name, default in defaults.items():
+        key = slot_key(name)
+        context[key] = default
+        context[key + "_Id"] = ""
     for name, slot in slots.items():
         key = slot_key(name)
         value = slot.value
         if value is None or value == "":
-            value = (defaults or {}).get(name, "")
+            value = defaults.get(name, "")
         context[key] = value
         context[key + "_Id"] = slot.id or ""
     return context

@@ -283,7 +283,9 @@ class Service:
                 else:
                     speech = phrase(locale, "not_configured")
                 return Outcome(name, Status.NOT_CONFIGURED, speech)
-        checked = self.sender.check_devices(name, rendered, spec.notifications, credentials, deadline, locale)
+        checked: list[RenderedNotification] | Outcome = rendered
+        if any(item.validate_devices for item in rendered):  # else there is nothing to check
+            checked = self.sender.check_devices(name, rendered, spec.notifications, credentials, deadline, locale)
         if isinstance(checked, Outcome):
             return checked
         if self.receipts is not None:  # emergency alerts carry the callback URL (PUBLIC_URL)

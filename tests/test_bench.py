@@ -11,7 +11,7 @@ from bench import __main__ as bench_main
 from bench.anchor_lambda import GREETING
 from bench.coldstart import measure_coldstart
 from bench.connections import measure_connections
-from bench.dispatch import measure_dispatch
+from bench.dispatch import measure_dispatch, measure_parts
 from bench.harness import Figure, format_table, interleave, machine, percentile
 from bench.serving import measure_http, measure_load
 from bench.signature import measure_verify
@@ -81,6 +81,22 @@ def test_dispatch_runs_ours_and_the_anchor_to_the_same_answer():
         == figure.extra["anchor_ssml"]
         == "<speak>OK, I asked Paulus's phone where it is.</speak>"
     )
+
+
+def test_dispatch_parts_time_each_step_in_place_and_unwrap_afterwards():
+    import bench.anchor_skill
+    import skill.alexa
+
+    parts = measure_parts(n=5, rounds=2)
+    assert set(parts["ours"]) == {"whole", "parse_envelope", "SDK deserialize", "skill.invoke", "Service.handle_intent"}
+    assert set(parts["anchor"]) == {"whole", "SDK deserialize", "skill.invoke"}
+    for steps in parts.values():
+        assert all(value > 0 for value in steps.values())
+        assert steps["SDK deserialize"] + steps["skill.invoke"] < steps["whole"]
+    assert parts["ours"]["Service.handle_intent"] < parts["ours"]["skill.invoke"]
+    # the serializers the row and the endpoint share are the SDK's own again
+    assert "deserialize" not in vars(skill.alexa._serializer)
+    assert "deserialize" not in vars(bench.anchor_skill.serializer)
 
 
 def test_verify_fetches_the_chain_once():
