@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import datetime
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -155,6 +156,55 @@ def test_schema_check_command_refuses_a_stale_file_and_names_the_fix(tmp_path):
     result = subprocess.run([*command, str(stale)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1
     assert "run `python -m skill.schema`" in result.stderr
+
+
+def run_schema(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m skill.schema ARGS`` as a person types it, from ``cwd``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "skill.schema", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def test_schema_help_prints_usage_and_writes_no_file(tmp_path):
+    result = run_schema(["--help"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m skill.schema [-h] [--check] [path]")
+    assert "--check" in result.stdout and "examples:" in result.stdout
+    assert "python -m skill.schema --check" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--check", "--bogus"], "unrecognized arguments: --bogus"),
+        (["-x"], "unrecognized arguments: -x"),
+        (["--", "-x"], "path '-x' starts with '-'"),
+        (["--check", "--", "-"], "path '-' starts with '-'"),
+    ],
+)
+def test_schema_refuses_an_unknown_option_or_a_path_like_one_and_creates_nothing(tmp_path, args, named):
+    result = run_schema(args, tmp_path)
+    assert result.returncode == 2
+    assert named in result.stderr
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_schema_main_writes_the_path_given_and_checks_it(tmp_path, capsys, monkeypatch):
+    from skill.schema.__main__ import main
+
+    monkeypatch.chdir(tmp_path)  # a mistaken argument taken as a path would land here, and fail the last line
+    target = tmp_path / "map.schema.json"
+    assert main([str(target)]) == 0
+    assert capsys.readouterr().out == f"wrote {target}\n"
+    assert target.read_text(encoding="utf-8") == render_schema()
+    assert main(["--check", str(target)]) == 0
+    assert main(["--check", str(tmp_path / "missing.json")]) == 1
+    assert main(["--help"]) == 0
+    assert main(["--nope"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.schema.json"]
 
 
 def test_example_map_names_the_schema_for_editors():
