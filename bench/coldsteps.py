@@ -42,9 +42,9 @@ imports("ask_sdk_core.skill_builder and the SDK modules the anchor uses",
         "ask_sdk_core.utils ask_sdk_model")
 imports("rest of the SDK that skill.alexa uses (serializer, cards)", "ask_sdk_core.serialize ask_sdk_model.ui")
 imports("standard library the anchor does not load (logging, dataclasses, hashlib, pickle, …)",
-        "logging dataclasses contextvars hashlib pickle json concurrent.futures base64 enum")
-imports("skill modules: errors, const, config, logs, phrases, verify", "skill.errors skill.const skill.config "
-        "skill.logs skill.phrases skill.verify")
+        "logging dataclasses contextvars hashlib pickle json enum")
+imports("skill modules: errors, const, config, logs, phrases, request_check", "skill.errors skill.const "
+        "skill.config skill.logs skill.phrases skill.request_check")
 imports("skill modules: intent_map.spec, pushover, attachments, render", "skill.intent_map.spec skill.pushover "
         "skill.attachments skill.render")
 imports("skill modules: service, alexa, bundle, lambda_function", "skill.service skill.alexa skill.bundle "
