@@ -24,6 +24,60 @@ def test_check_passes_on_the_example(capsys):
     assert out.startswith("intents.yaml: OK (native form): 5 intents")
 
 
+# One notification per kind, and a launch answer in `alexa: intents:` with two: every one is counted.
+ALL_KINDS_MAP = """
+intent_script:
+  amzn1.ask.skill.11111111-2222-3333-4444-555555555555:
+    action:
+      - action: notify.notify
+        data: {message: "Someone opened the skill."}
+    speech: {type: plain, text: "Family notes here."}
+  amzn1.ask.skill.11111111-2222-3333-4444-555555555555.SessionEndedRequest:
+    action:
+      - action: notify.notify
+        data: {message: "Session ended: {{ reason }}"}
+  LocateIntent:
+    action:
+      - action: notify.notify
+        data: {message: "Where is {{ User }}?"}
+    speech: {type: plain, text: "OK."}
+"""
+ALEXA_LAUNCH_MAP = """
+alexa:
+  intents:
+    amzn1.ask.skill.11111111-2222-3333-4444-555555555555:
+      action:
+        - action: notify.notify
+          data: {message: "Someone opened the skill."}
+        - action: notify.notify
+          data: {message: "Twice."}
+      speech: {type: plain, text: "Family notes here."}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        (
+            ALL_KINDS_MAP,
+            "1 intents, 1 launch answer, 1 session end, "
+            "3 notifications (1 from intents, 1 from launch answers, 1 from session ends), 0 warnings",
+        ),
+        (
+            ALEXA_LAUNCH_MAP,
+            "0 intents, 1 launch answer, 2 notifications (0 from intents, 2 from launch answers), 0 warnings",
+        ),
+    ],
+    ids=["intent_script", "alexa"],
+)
+def test_check_counts_the_notifications_of_launch_answers_and_session_ends(tmp_path, capsys, text, counts):
+    path = tmp_path / "configuration.yaml"
+    path.write_text(text.lstrip(), encoding="utf-8")
+    assert main(["check", "--intent-map", str(path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == f"{path}: OK ({'intent_script' if 'intent_script' in text else 'alexa'} form): {counts}"
+
+
 def test_check_prints_each_problem_with_its_line(tmp_path, capsys):
     path = write(
         tmp_path,

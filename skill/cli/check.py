@@ -11,7 +11,7 @@ import sys
 from ..config import Settings
 from ..errors import Problem
 from ..intent_map import IntentMap, load_intent_map
-from ..intent_map.report import describe_sources
+from ..intent_map.report import count_entries, describe_sources
 from .common import UsageError
 
 #: Where ``model`` writes by default, and so where a map's own models are looked for: next to the map.
@@ -51,11 +51,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if errors:
         return 1
     warnings = len(problems) - len(errors)
-    notifications = sum(len(i.notifications) for i in imap.intents.values())
-    print(
-        f"{imap.path}: OK ({imap.form} form): {len(imap.intents)} intents, {notifications} notifications, "
-        f"{warnings} warning{'s' if warnings != 1 else ''}"
-    )
+    plural = "s" if warnings != 1 else ""
+    print(f"{imap.path}: OK ({imap.form} form): {count_entries(imap)}, {warnings} warning{plural}")
     for line in describe_sources(imap):
         print(f"  {line}")
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .spec import IntentMap
+from .spec import IntentMap, IntentSpec
 
 
 def describe_sources(imap: IntentMap) -> list[str]:
@@ -17,6 +17,25 @@ def describe_sources(imap: IntentMap) -> list[str]:
         why = f": {entry.why}" if entry.why else ""
         lines.append(f"{entry.block} {entry.name}{where}: {entry.became}{why}")
     return lines
+
+
+def count_entries(imap: IntentMap) -> str:
+    """The counts of ``check``'s summary: intents, launch answers, session ends, and every notification they send.
+
+    Launch answers and session ends send notifications too; where the map has any, the total is split by kind.
+    """
+    kinds: list[tuple[str, str, list[IntentSpec]]] = [("intents", "intents", list(imap.intents.values()))]
+    if imap.launch_answers:
+        kinds.append(("launch answer", "launch answers", list(imap.launch_answers.values())))
+    if imap.session_ends:
+        kinds.append(("session end", "session ends", list(imap.session_ends.values())))
+    sent = [sum(len(spec.notifications) for spec in specs) for _, _, specs in kinds]
+    parts = [f"{len(imap.intents)} intents"]  # "1 intents": the summary's first words, as scripts read them
+    parts += [f"{len(specs)} {one if len(specs) == 1 else many}" for one, many, specs in kinds[1:]]
+    notifications = f"{sum(sent)} notifications"
+    if len(kinds) > 1:
+        notifications += f" ({', '.join(f'{n} from {many}' for n, (_, many, _) in zip(sent, kinds, strict=True))})"
+    return ", ".join([*parts, notifications])
 
 
 def launch_skill_id(imap: IntentMap, skill_id: str | None) -> str | None:
