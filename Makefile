@@ -67,7 +67,7 @@ check: $(RUNTIME)
 model: $(RUNTIME)
 	$(BIN)/python -m skill model
 
-## bench: the benchmarks (about 90 s), results in bench/results.json
+## bench: the benchmarks (about 11 min on 2 cores), results in bench/results.json
 bench: $(DEV)
 	$(BIN)/python -m bench
 
