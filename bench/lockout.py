@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.harness import Figure
 from bench.load import FakeProcess, Request, ServerProcess, bench_server_argv, ours_argv
-from bench.serving import PREVIOUS_THREADS, SKILL_ID, _pushover_env, signed_locate_requests
+from bench.serving import PREVIOUS_THREADS, signed_locate_requests, verified_env
 
 MODES = ("idle", "drip", "stalled-body")
 HEAD = b"POST /alexa HTTP/1.1\r\nHost: skill\r\nContent-Type: application/json\r\n"
@@ -80,17 +80,10 @@ def probe(port: int, request: Request, timeout_s: float) -> float | None:
 
 def measure_lockout(n: int = 1000, probes: int = 3, timeout_s: float = 5.0) -> list[Figure]:
     """Answered probes and the slowest answer, per crowd kind, for ours and the previous server."""
-    from bench.signature import make_test_pki
-
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-lockout-") as tmp, FakeProcess() as fake:
         workdir = Path(tmp)
-        test_pki = make_test_pki(workdir)
-        chain_path = workdir / "chain.pem"
-        chain_path.write_bytes(test_pki.chain_pem)
-        env = _pushover_env(fake.url, workdir)
-        env.update(ALEXA_SKILL_ID=SKILL_ID, ALEXA_VERIFY="1", ALEXA_CA_BUNDLE=str(test_pki.root_path),
-                   BENCH_CHAIN_PEM=str(chain_path))  # fmt: skip
+        test_pki, env = verified_env(fake.url, workdir)
         servers = {
             # ours through bench.server, for the chain from a file; it runs the same WebServer as serve.
             "ours": bench_server_argv("ours", _ours_threads()),

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.dispatch import EXAMPLE_MAP
 from bench.harness import Figure, interleave, median
@@ -219,19 +220,29 @@ def signed_locate_requests(test_pki: object, n: int) -> list[Request]:
     return requests
 
 
-def measure_load(n: int = 2000, concurrency: int = 16) -> list[Figure]:
-    """``n`` signed requests at ``concurrency`` through ``serve`` with verification on; count at the fake."""
+def verified_env(fake_url: str, workdir: Path) -> tuple[Any, dict[str, str]]:
+    """A test PKI made in ``workdir`` and the environment of a server that verifies requests signed by it.
+
+    The skill id is set, the test root is the CA bundle, and ``bench.server`` reads the certificate
+    chain from a file (``BENCH_CHAIN_PEM``) instead of fetching it.
+    """
     from bench.signature import make_test_pki
 
+    test_pki = make_test_pki(workdir)
+    chain_path = workdir / "chain.pem"
+    chain_path.write_bytes(test_pki.chain_pem)
+    env = _pushover_env(fake_url, workdir)
+    env.update(ALEXA_SKILL_ID=SKILL_ID, ALEXA_VERIFY="1", ALEXA_CA_BUNDLE=str(test_pki.root_path),
+               BENCH_CHAIN_PEM=str(chain_path))  # fmt: skip
+    return test_pki, env
+
+
+def measure_load(n: int = 2000, concurrency: int = 16) -> list[Figure]:
+    """``n`` signed requests at ``concurrency`` through ``serve`` with verification on; count at the fake."""
     threads = server_threads()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, FakeProcess() as fake:
         workdir = Path(tmp)
-        test_pki = make_test_pki(workdir)
-        chain_path = workdir / "chain.pem"
-        chain_path.write_bytes(test_pki.chain_pem)
-        env = _pushover_env(fake.url, workdir)
-        env.update(ALEXA_SKILL_ID=SKILL_ID, ALEXA_VERIFY="1", ALEXA_CA_BUNDLE=str(test_pki.root_path),
-                   BENCH_CHAIN_PEM=str(chain_path))  # fmt: skip
+        test_pki, env = verified_env(fake.url, workdir)
         argv = bench_server_argv("ours", threads)
         with ServerProcess(argv, env, workdir / "verified.log", name="ours-verified") as server:
             run_load(server.port, signed_locate_requests(test_pki, 20), 2)  # warm: chain fetched, pools open
