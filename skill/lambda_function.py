@@ -58,7 +58,7 @@ from .config import load_settings
 from .deadline import ANSWER_RESERVE_S, Deadline
 from .errors import ConfigError
 from .logs import RedactSecrets
-from .phrases import phrase
+from .phrases import counted, phrase
 from .request_check import check_application_id
 
 if TYPE_CHECKING:
@@ -172,8 +172,8 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
         hint = f"neither the secret {secret_id} nor the environment has it" if secret_id else f"set {where}"
         logger.error("not configured: %s missing; %s", " and ".join(missing), hint)
     logger.info(
-        "cold start: %d intents from %s; %s; dry run %s; built in %.0f ms",
-        len(imap.intents), imap.path,
+        "cold start: %s from %s; %s; dry run %s; built in %.0f ms",
+        counted(len(imap.intents), "intent"), imap.path,
         ", ".join(f"{v} {'missing' if v in missing else 'from ' + lookup.sources.get(v, 'environment')}"
                   for v in PARAMETER_VARS),
         "on" if settings.dry_run else "off", (time.perf_counter() - start) * 1000,

@@ -151,3 +151,8 @@ def join_words(items: list[str], locale: str | None) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" {phrase(locale, 'and')} " + items[-1]
+
+
+def counted(count: int, one: str, many: str | None = None) -> str:
+    """A count with its noun, as the command line prints it: "1 intent", "2 intents", "0 warnings"."""
+    return f"{count} {one if count == 1 else many or one + 's'}"

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from .errors import ConfigError, Problem
 from .intent_map import IntentMap
+from .phrases import counted
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class MapHolder:
             self.status = ReloadStatus(True, time.time(), new.number, warnings=warnings, model_changed=model_changed)
         for line in warnings:
             logger.warning("%s", line)
-        logger.info("reloaded %s: %d intents (generation %d)", self.path, len(imap.intents), new.number)
+        logger.info("reloaded %s: %s (generation %d)", self.path, counted(len(imap.intents), "intent"), new.number)
         if model_changed:
             logger.warning(
                 "the edit changes intents, samples, slots or the invocation name: regenerate the interaction "

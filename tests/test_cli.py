@@ -60,7 +60,7 @@ alexa:
     [
         (
             ALL_KINDS_MAP,
-            "1 intents, 1 launch answer, 1 session end, "
+            "1 intent, 1 launch answer, 1 session end, "
             "3 notifications (1 from intents, 1 from launch answers, 1 from session ends), 0 warnings",
         ),
         (
@@ -221,3 +221,24 @@ def test_bad_environment_is_one_line(monkeypatch, capsys):
     monkeypatch.setenv("ALEXA_VERIFY", "maybe")
     assert main(["check"]) == 1
     assert capsys.readouterr().err.strip() == "error: ALEXA_VERIFY must be 0 or 1, not 'maybe'"
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        (
+            "homeassistant: {name: Home}\nintent_script:\n  PingIntent:\n"
+            "    action: {action: notify.notify, data: {message: ping}}\n",
+            "1 intent, 1 notification, 1 warning",
+        ),
+        (
+            "intents:\n  A: {notify: {message: a}}\n  B: {notify: [{message: b}, {message: c}]}\n",
+            "2 intents, 3 notifications, 0 warnings",
+        ),
+    ],
+    ids=["one", "many"],
+)
+def test_check_counts_read_in_the_singular_and_the_plural(tmp_path, capsys, text, summary):
+    path = write(tmp_path, text, "map.yaml")
+    assert main(["check", "--intent-map", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(f" form): {summary}")

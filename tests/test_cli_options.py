@@ -54,7 +54,7 @@ def cli(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess[str]:
 def test_intent_map_before_the_command_is_used(tmp_path, capsys):
     path = write(tmp_path, "intents: {A: {notify: {message: hi}}}\n", "mine.yaml")
     assert main(["--intent-map", str(path), "check"]) == 0
-    assert capsys.readouterr().out.startswith(f"{path}: OK (native form): 1 intents")
+    assert capsys.readouterr().out.startswith(f"{path}: OK (native form): 1 intent,")
 
 
 def test_intent_map_before_the_command_that_does_not_exist_is_an_error(tmp_path, capsys):

@@ -102,6 +102,14 @@ def test_init_never_overwrites_without_force(tmp_path, capsys):
     assert load_intent_map(tmp_path / "intents.yaml").intents
 
 
+def test_init_from_one_intent_says_1_intent(tmp_path, capsys):
+    source = write(tmp_path, "alexa:\n  intents:\n" + HA_DOCS_LOCATE_INTENT, "configuration.yaml")
+    assert main(["init", "--from", str(source)]) == 0
+    assert f"wrote intents.yaml (your Home Assistant intents from {source}, in our form: 1 intent)" in (
+        capsys.readouterr().out
+    )
+
+
 def test_init_converts_a_home_assistant_block_into_the_same_skill(tmp_path, capsys):
     source = write(tmp_path, HA_CONFIG, "configuration.yaml")
     assert main(["init", "--from", str(source), "--intent-map", "mine.yaml"]) == 0

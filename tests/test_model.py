@@ -582,6 +582,20 @@ def test_model_refuses_a_map_with_model_errors(tmp_path, capsys):
     assert not (tmp_path / "models").exists()
 
 
+def test_model_counts_the_problems_in_the_singular_and_the_plural(tmp_path, capsys):
+    one = write(tmp_path, "invocation_name: ask notes\nintents: {A: {notify: {message: hi}, samples: [hi]}}\n")
+    assert main(["model", "--intent-map", str(one), "--out", str(tmp_path / "models")]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "nothing written: 1 problem to fix first"
+    two = write(
+        tmp_path,
+        "invocation_name: {en-US: ask notes, de-DE: frag notizen}\n"
+        "intents: {A: {notify: {message: hi}, samples: [hi]}}\n",
+        "two.yaml",
+    )
+    assert main(["model", "--intent-map", str(two), "--out", str(tmp_path / "models")]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "nothing written: 2 problems to fix first"
+
+
 # --------------------------------------------------------------------------- check: drift between map and files
 
 

@@ -12,6 +12,7 @@ from ..config import Settings
 from ..errors import Problem
 from ..intent_map import IntentMap, load_intent_map
 from ..intent_map.report import count_entries, describe_sources
+from ..phrases import counted
 from .common import UsageError
 
 #: Where ``model`` writes by default, and so where a map's own models are looked for: next to the map.
@@ -50,9 +51,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"note: {note}", file=sys.stderr)
     if errors:
         return 1
-    warnings = len(problems) - len(errors)
-    plural = "s" if warnings != 1 else ""
-    print(f"{imap.path}: OK ({imap.form} form): {count_entries(imap)}, {warnings} warning{plural}")
+    warnings = counted(len(problems) - len(errors), "warning")
+    print(f"{imap.path}: OK ({imap.form} form): {count_entries(imap)}, {warnings}")
     for line in describe_sources(imap):
         print(f"  {line}")
     return 0

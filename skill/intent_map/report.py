@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..phrases import counted
 from .spec import IntentMap, IntentSpec
 
 
@@ -24,15 +25,14 @@ def count_entries(imap: IntentMap) -> str:
 
     Launch answers and session ends send notifications too; where the map has any, the total is split by kind.
     """
-    kinds: list[tuple[str, str, list[IntentSpec]]] = [("intents", "intents", list(imap.intents.values()))]
+    kinds: list[tuple[str, str, list[IntentSpec]]] = [("intent", "intents", list(imap.intents.values()))]
     if imap.launch_answers:
         kinds.append(("launch answer", "launch answers", list(imap.launch_answers.values())))
     if imap.session_ends:
         kinds.append(("session end", "session ends", list(imap.session_ends.values())))
     sent = [sum(len(spec.notifications) for spec in specs) for _, _, specs in kinds]
-    parts = [f"{len(imap.intents)} intents"]  # "1 intents": the summary's first words, as scripts read them
-    parts += [f"{len(specs)} {one if len(specs) == 1 else many}" for one, many, specs in kinds[1:]]
-    notifications = f"{sum(sent)} notifications"
+    parts = [counted(len(specs), one, many) for one, many, specs in kinds]
+    notifications = counted(sum(sent), "notification")
     if len(kinds) > 1:
         notifications += f" ({', '.join(f'{n} from {many}' for n, (_, many, _) in zip(sent, kinds, strict=True))})"
     return ", ".join([*parts, notifications])

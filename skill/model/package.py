@@ -12,6 +12,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from ..intent_map import IntentMap
+from ..phrases import counted
 from .generate import generate_models
 from .locales import pick_strict, render_model
 
@@ -158,7 +159,7 @@ def write_models(
     for problem in generated.problems:
         print(problem, file=sys.stderr)
     if generated.errors:
-        print(f"nothing written: {len(generated.errors)} problem(s) to fix first", file=sys.stderr)
+        print(f"nothing written: {counted(len(generated.errors), 'problem')} to fix first", file=sys.stderr)
         return 1
     directory = os.fspath(out)
     for locale, text in generated.texts.items():
