@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .deadline import Deadline
 from .errors import OutboxError, PushoverError, ReceiptError, RenderError
 from .intent_map import IntentSpec
-from .outcome import Outcome, Status
+from .outcome import Outcome, Status, failure_outcome
 from .phrases import phrase
 from .render import render_text
 from .ssml import escape_ssml as _escape
@@ -40,7 +40,7 @@ def cancel_alerts(
             count = service.sender.in_time(cancel, deadline, "cancel by tag") + waiting
         except PushoverError as err:
             if not waiting:
-                return service._failed(spec.name, [], err, locale)
+                return failure_outcome(spec.name, err, locale)
             logger.warning("intent %s: cancel by tag failed at Pushover: %s", spec.name, err)
             count = waiting
     if service.receipts is not None and not service.dry_run:

@@ -40,7 +40,7 @@ def launch(
     speaker = service.people.identify(person_id, device_id)
     answer = service.intent_map.launch_answers.get(application_id or "")
     if answer is not None:
-        return service._handle(answer, {}, locale, None, speaker)
+        return service.handle_spec(answer, {}, locale, None, speaker)
     context = build_context({}, locale=locale or "", names=speaker.template_names())
     speech = service.speak(service.intent_map.launch, context, locale) or phrase(locale, "launch")
     reprompt = service.speak(service.intent_map.launch_reprompt, context, locale) or phrase(locale, "launch_reprompt")
@@ -65,7 +65,9 @@ def session_ended(
     if spec is None:
         return None
     speaker = service.people.identify(person_id, device_id)
-    return service._handle(spec, {}, locale, None, speaker, deadline, names={"reason": reason or "", "error": error})
+    return service.handle_spec(
+        spec, {}, locale, None, speaker, deadline, names={"reason": reason or "", "error": error}
+    )
 
 
 def _open_alert_note(service: Service, locale: str | None) -> str:

@@ -39,7 +39,7 @@ from .errors import (
     TransientError,
     UnknownDeviceError,
 )
-from .outcome import Delivery, Outcome, Status
+from .outcome import Delivery, Outcome, Status, failure_outcome, unknown_device_outcome
 from .phrases import join_words, phrase
 from .pushover import Message, SendResult
 from .render import RenderedNotification, escape_ssml
@@ -136,12 +136,12 @@ class Sender:
                     devices: tuple[str, ...] | None = call.result()
                 except UnknownDeviceError as err:
                     logger.debug("intent %s: unknown device %r; nothing sent", name, err.device)
-                    return service._unknown_device(name, err, locale)
+                    return unknown_device_outcome(name, err, locale)
                 except TransientError as err:
                     logger.warning("intent %s: cannot check devices: %s", name, err)
                     devices = None
                 except PushoverError as err:
-                    return service._failed(name, [], err, locale)
+                    return failure_outcome(name, err, locale)
                 if devices is not None:
                     message = dataclasses.replace(item.message, devices=devices)
                     item = dataclasses.replace(item, message=message, validate_devices=False)

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from .errors import PushoverError, QuotaExceededError, TransientError, UnknownDeviceError
 from .people import person_of
+from .phrases import join_words, phrase
 from .pushover import Message
+from .ssml import escape_ssml
 
 
 class Status(StrEnum):
@@ -127,3 +130,28 @@ class Outcome:
     def request_ids(self) -> list[str]:
         """Pushover request ids of what was sent."""
         return [d.request_id for d in self.deliveries if d.request_id]
+
+
+def failure_outcome(
+    intent: str, err: PushoverError, locale: str | None, deliveries: list[Delivery] | None = None
+) -> Outcome:
+    """What the person hears when Pushover refused a call or could not be reached: quota, try later, or why."""
+    deliveries = deliveries or []
+    if isinstance(err, QuotaExceededError):
+        return Outcome(intent, Status.QUOTA, phrase(locale, "quota"), deliveries=deliveries)
+    if isinstance(err, TransientError):
+        return Outcome(intent, Status.UNAVAILABLE, phrase(locale, "unavailable"), deliveries=deliveries)
+    reason = "; ".join(err.errors)[:200] if err.errors else ""
+    speech = phrase(locale, "refused", reason=escape_ssml(reason)) if reason else phrase(locale, "refused_generic")
+    return Outcome(intent, Status.REFUSED, speech, deliveries=deliveries)
+
+
+def unknown_device_outcome(intent: str, err: UnknownDeviceError, locale: str | None) -> Outcome:
+    """Nothing is sent to a device the account does not have: the person hears which devices it has."""
+    device = escape_ssml(err.device)
+    if err.known:
+        devices = escape_ssml(join_words(err.known, locale))
+        speech = phrase(locale, "unknown_device", device=device, devices=devices)
+    else:
+        speech = phrase(locale, "unknown_device_none", device=device)
+    return Outcome(intent, Status.UNKNOWN_DEVICE, speech)

@@ -17,13 +17,7 @@ from .builtin_answers import spoken_name
 from .config import Credentials, Settings
 from .deadline import DEFAULT_WORK_S, Deadline
 from .delivery import Sender
-from .errors import (
-    PushoverError,
-    QuotaExceededError,
-    RenderError,
-    TransientError,
-    UnknownDeviceError,
-)
+from .errors import RenderError
 from .intent_map import IntentMap, IntentSpec, SpeechSpec
 from .notifier_keys import NotifierKeys
 from .outcome import SEVERITY, Delivery, Outbox, Outcome, Status
@@ -164,9 +158,9 @@ class Service:
             return Outcome(
                 name, Status.UNKNOWN_INTENT, phrase(locale, "unknown_intent", intent=_escape(spoken_name(name)))
             )
-        return self._handle(spec, slots, locale, confirmation, speaker, deadline)
+        return self.handle_spec(spec, slots, locale, confirmation, speaker, deadline)
 
-    def _handle(
+    def handle_spec(
         self,
         spec: IntentSpec,
         slots: Mapping[str, SlotValue],
@@ -176,8 +170,8 @@ class Service:
         deadline: Deadline | None = None,
         names: Mapping[str, Any] | None = None,
     ) -> Outcome:
-        """Run ``spec`` with ``slots`` (and more template ``names``); a template that fails to render becomes
-        what the person hears."""
+        """Run ``spec`` (an intent, launch answer or session end) with ``slots`` and more template ``names``;
+        a template that fails to render becomes what the person hears."""
         name = spec.name
         speaker = speaker or Speaker()
         known = {**speaker.template_names(), **(names or {})}
@@ -349,23 +343,6 @@ class Service:
             )
         return Outcome(name, status, speech, deliveries=deliveries)
 
-    def _failed(self, name: str, deliveries: list[Delivery], err: PushoverError, locale: str | None) -> Outcome:
-        if isinstance(err, QuotaExceededError):
-            return Outcome(name, Status.QUOTA, phrase(locale, "quota"), deliveries=deliveries)
-        if isinstance(err, TransientError):
-            return Outcome(name, Status.UNAVAILABLE, phrase(locale, "unavailable"), deliveries=deliveries)
-        reason = _reason(err)
-        speech = phrase(locale, "refused", reason=_escape(reason)) if reason else phrase(locale, "refused_generic")
-        return Outcome(name, Status.REFUSED, speech, deliveries=deliveries)
-
-    def _unknown_device(self, name: str, err: UnknownDeviceError, locale: str | None) -> Outcome:
-        device = _escape(err.device)
-        if err.known:
-            speech = phrase(locale, "unknown_device", device=device, devices=_escape(join_words(err.known, locale)))
-        else:
-            speech = phrase(locale, "unknown_device_none", device=device)
-        return Outcome(name, Status.UNKNOWN_DEVICE, speech)
-
     def speak(self, spec: SpeechSpec | None, context: Mapping[str, Any], locale: str | None) -> str:
         if spec is None:
             return ""
@@ -385,7 +362,3 @@ class Service:
 _SPOKEN_AFTER_SENDING = frozenset({Status.SENT, Status.DRY_RUN, Status.ATTACHMENT_DROPPED, Status.SPOKEN})
 #: A delivery status's place in ``SEVERITY``.
 _RANK = {status: i for i, status in enumerate(SEVERITY)}
-
-
-def _reason(err: PushoverError) -> str:
-    return "; ".join(err.errors)[:200] if err.errors else ""

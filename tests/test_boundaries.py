@@ -174,3 +174,32 @@ def test_no_skill_file_over_400_lines():
     long = {str(p): n for p in files if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
     assert Path("skill/intent_map/spec.py") in files  # the packages are seen
+
+
+def _private_calls_across_modules(path: Path) -> list[str]:
+    """``obj._name(…)`` in ``path`` where ``_name`` is a private method that ``path`` does not define itself."""
+    tree = ast.parse(path.read_text())
+    own = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        name, owner = node.func.attr, node.func.value
+        if isinstance(owner, ast.Name) and owner.id in {"self", "cls"}:
+            continue
+        if name.startswith("_") and not name.startswith("__") and name not in own:
+            found.append(f"{path}:{node.lineno}: {ast.unparse(node.func)}")
+    return found
+
+
+def test_no_module_calls_private_methods_of_another():
+    """Service's helpers (delivery, builtin_answers, alert_intents) go through its public interface."""
+    files = list(Path("skill").rglob("*.py"))
+    assert Path("skill/delivery.py") in files
+    assert [hit for path in files for hit in _private_calls_across_modules(path)] == []
+
+
+def test_the_private_call_finder_sees_one(tmp_path):
+    path = tmp_path / "helper.py"
+    path.write_text("def run(service):\n    return service._handle(1)\n")
+    assert _private_calls_across_modules(path) == [f"{path}:2: service._handle"]
