@@ -111,6 +111,17 @@ def _output(kind: str) -> tuple[Callable[[Any], Any], Callable[[Any], str]]:
     return (_speech_finalizer(quote=quote), escape) if autoescape else (_finalize, str)
 
 
+@cache
+def _plain_output(kind: str) -> Callable[[str], str]:
+    """What ``_output(kind)`` makes of a value of type ``str``, in one step (the usual slot value)."""
+    autoescape, quote = _ENV_KINDS[kind]
+    if not autoescape:
+        return str
+    if quote:
+        return lambda text: escape_ssml(text).replace('"', "&quot;").replace("'", "&#x27;")
+    return escape_ssml
+
+
 @dataclass(frozen=True)
 class _NameTemplate:
     """A template of text and ``{{ name }}`` only, rendered as Jinja's compiled code renders it.
@@ -124,12 +135,14 @@ class _NameTemplate:
 
     def render(self, context: Mapping[str, Any]) -> str:
         finalize, write = _output(self.kind)
+        plain = _plain_output(self.kind)
         out = []
         for text, is_name in self.parts:
             if not is_name:
                 out.append(text)
             elif text in context:
-                out.append(write(finalize(context[text])))
+                value = context[text]
+                out.append(plain(value) if type(value) is str else write(finalize(value)))
             else:  # as Jinja does: an Undefined of the environment, which renders as nothing
                 out.append(write(finalize(_blank()(name=text))))
         return "".join(out)
