@@ -170,20 +170,27 @@ class Sender:
     ) -> list[Delivery]:
         """Read attachments and send, all at once; what became of each notification, in order."""
         service = self.service
-        if service.outbox is not None:
-            read_timeout = self.background_read_timeout_s
-        else:  # nothing can pick it up after the answer: wait no longer than the deadline
-            read_timeout = max(0.05, min(service.client.read_timeout_s, deadline.remaining()))
+        read_timeout: float | None = None  # worked out for the first call (a dry run may make none)
         plans: list[tuple[RenderedNotification, bool, Call[_Try] | None]] = []
         for item in checked:
             creds = credentials[item.notifier]
             send = not (service.dry_run or creds is None or item.validate_devices)
             call = None
             if send or item.attachment_ref:
+                if read_timeout is None:
+                    read_timeout = self._read_timeout(deadline)
                 call = self.pool.start(self._work(item, creds if send else None, read_timeout), deadline, "the send")
             plans.append((item, send, call))
-        self.pool.wait([call for _, _, call in plans if call is not None], deadline)
+        if read_timeout is not None:
+            self.pool.wait([call for _, _, call in plans if call is not None], deadline)
         return [self._delivery(intent, item, credentials[item.notifier], send, call) for item, send, call in plans]
+
+    def _read_timeout(self, deadline: Deadline) -> float:
+        """How long a send waits for Pushover's answer."""
+        if self.service.outbox is not None:
+            return self.background_read_timeout_s
+        # nothing can pick it up after the answer: wait no longer than the deadline
+        return max(0.05, min(self.service.client.read_timeout_s, deadline.remaining()))
 
     def _work(
         self, item: RenderedNotification, creds: Credentials | None, read_timeout: float
