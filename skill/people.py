@@ -87,6 +87,10 @@ class SpokenName:
         return f"SpokenName({self._text!r})"
 
 
+#: The ``speaker_name`` of a request without a recognized voice (it has nothing to change).
+_NO_NAME: Final = SpokenName("")
+
+
 @dataclass(frozen=True)
 class Speaker:
     """Who spoke and on which Echo, for one request."""
@@ -106,9 +110,10 @@ class Speaker:
 
     def template_names(self) -> dict[str, Any]:
         """What templates see: ``speaker``, ``speaker_name``, ``room``, ``person_id``, ``device_id``."""
+        name = self.name
         return {
-            "speaker": self.name,
-            "speaker_name": SpokenName(self.person_id, self.name),
+            "speaker": name,
+            "speaker_name": SpokenName(self.person_id, name) if self.person_id or name else _NO_NAME,
             "room": self.room,
             "person_id": self.person_id,
             "device_id": self.device_id,

@@ -174,7 +174,9 @@ class Service:
         a template that fails to render becomes what the person hears."""
         name = spec.name
         speaker = speaker or Speaker()
-        known = {**speaker.template_names(), **(names or {})}
+        known = speaker.template_names()  # a new dict each time
+        if names:
+            known.update(names)
         context = build_context(slots, spec.defaults(), intent_name=name, locale=locale or "", names=known)
         try:
             return self._run(spec, context, locale, confirmation, speaker, deadline or Deadline.after(self.deadline_s))
