@@ -132,11 +132,14 @@ def speaker_ids(handler_input: HandlerInput) -> dict[str, str | None]:
 class LaunchHandler(AbstractRequestHandler):
     """The greeting for "Alexa, open family notes"."""
 
+    #: asked of every request (this handler comes first), so made once
+    _is_launch = staticmethod(is_request_type("LaunchRequest"))
+
     def __init__(self, service: Service) -> None:
         self.service = service
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_request_type("LaunchRequest")(handler_input)
+        return self._is_launch(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         outcome = self.service.launch(
