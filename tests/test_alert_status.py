@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,6 +22,7 @@ from skill.web import create_app, skill_of
 from tests.alerts import ALERT_MAP, Clock
 from tests.fake_pushover import USER, FakePushover
 from tests.helpers import make_settings, said, write
+from tests.web_apps import app_maker
 
 MAP = (
     'launch: "Family notes here."\n'
@@ -44,21 +45,9 @@ def map_path(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, map_path: str, fake_pushover: FakePushover):
-    apps: list[Flask] = []
-
-    def make(**overrides: Any) -> Flask:
-        settings = make_settings(
-            fake_pushover, intent_map_path=map_path, alexa_verify=False, outbox_path=str(tmp_path / "outbox.sqlite3"),
-            timezone="UTC", **overrides,
-        )  # fmt: skip
-        app = create_app({"TESTING": True, "SETTINGS": settings})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        skill_of(app).close()
+def make_app(tmp_path: Path, map_path: str, fake_pushover: FakePushover) -> Iterator[Callable[..., Flask]]:
+    with app_maker(tmp_path, fake_pushover, intent_map_path=map_path, timezone="UTC") as make:
+        yield make
 
 
 def ask(client: FlaskClient, intent: str | None, request_type: str = "IntentRequest") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 
 from skill.pushover import Message
 from skill.ui.guard import CONTENT_SECURITY_POLICY, MAX_FAILURES, CsrfTokens, LoginLimiter, password_matches
-from skill.web import create_app, skill_of
+from skill.web import skill_of
 from tests.fake_pushover import FakePushover
-from tests.helpers import make_settings
+from tests.web_apps import app_maker
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MAP = str(ROOT / "intents.yaml")
@@ -28,24 +28,9 @@ def basic(password: str = PASSWORD, user: str = "anyone") -> dict[str, str]:
 
 
 @pytest.fixture
-def make_ui(tmp_path: Path) -> Iterator[callable]:
-    apps: list[Flask] = []
-
-    def make(environ: dict[str, str] | None = None, fake: FakePushover | None = None) -> Flask:
-        settings = make_settings(
-            fake,
-            intent_map_path=EXAMPLE_MAP,
-            alexa_verify=False,
-            outbox_path=str(tmp_path / "outbox.sqlite3"),
-            environ=environ or {},
-        )
-        app = create_app({"TESTING": True, "SETTINGS": settings})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        skill_of(app).close()
+def make_ui(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    with app_maker(tmp_path, intent_map_path=EXAMPLE_MAP) as make:
+        yield lambda environ=None, fake=None: make(fake=fake, environ=environ or {})
 
 
 @pytest.fixture
