@@ -2,13 +2,17 @@
 
 ``make build-SkillFunction`` runs ``python -m skill.bundle intents.yaml`` in the bundle. That
 validates the map with every check ``load_intent_map`` makes and writes ``intents.yaml.validated``
-beside it: one JSON header line with the SHA-256 of the YAML and of the skill's source files,
+beside it: one JSON header line with a checksum of the YAML and one of the skill's source files,
 then the loaded ``IntentMap``, pickled (its templates without their compiled code: each is
 compiled on its first render).
 
-At cold start :func:`load_bundled_map` uses that file only when both digests match what is
+At cold start :func:`load_bundled_map` uses that file only when both checksums match what is
 there now; a missing, stale or unreadable one is logged and the YAML is validated as usual.
 The header is read before anything is unpickled, so a stale file is never unpickled.
+
+The checksums are CRC-32 (with the sizes), not SHA-256: they catch a map or code changed since
+the build, which is an accident, not an attack (whoever can change the bundle can change the
+code), and ``zlib`` loads at a cold start in a fraction of the time ``hashlib`` and its OpenSSL take.
 
 Trust: unpickling runs code. The file sits beside the map in the bundle (read-only on Lambda),
 is written by the build from that same map, and is as trusted as the code beside it. Nothing
@@ -17,11 +21,11 @@ a request carries reaches it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import sys
+import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -34,8 +38,8 @@ logger = logging.getLogger(__name__)
 
 #: Appended to the map's path to name the pre-validated file.
 SUFFIX: Final = ".validated"
-#: Bumped when the file's layout changes.
-FORMAT: Final = 1
+#: Bumped when the file's layout changes (2: CRC-32 checksums instead of SHA-256).
+FORMAT: Final = 2
 _PACKAGE: Final = os.path.dirname(os.path.realpath(__file__))
 
 
@@ -44,8 +48,13 @@ def artifact_path(path: str | os.PathLike[str]) -> str:
     return os.fspath(path) + SUFFIX
 
 
+def checksum(data: bytes) -> str:
+    """The size and CRC-32 of ``data``: ``"1234:0badf00d"``."""
+    return f"{len(data)}:{zlib.crc32(data):08x}"
+
+
 def source_digest(package: str | os.PathLike[str] = _PACKAGE) -> str:
-    """SHA-256 over the skill's own source files: another version of the code validates again."""
+    """A checksum over the names, sizes and bytes of the skill's source files: other code validates again."""
     root = os.fspath(package)
     files = sorted(
         os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
@@ -53,11 +62,13 @@ def source_digest(package: str | os.PathLike[str] = _PACKAGE) -> str:
         for name in names
         if name.endswith(".py")
     )
-    digest = hashlib.sha256()
+    crc, size = 0, 0
     for name in files:
         with open(os.path.join(root, name), "rb") as handle:
-            digest.update(name.encode() + b"\0" + handle.read())
-    return digest.hexdigest()
+            data = handle.read()
+        crc = zlib.crc32(data, zlib.crc32(f"{name}\0{len(data)}\0".encode(), crc))
+        size += len(data)
+    return f"{len(files)}:{size}:{crc:08x}"
 
 
 def write_prevalidated(path: str | os.PathLike[str]) -> str:
@@ -69,7 +80,7 @@ def write_prevalidated(path: str | os.PathLike[str]) -> str:
     with open(path, "rb") as handle:
         text = handle.read()
     imap = load_intent_map(path)
-    header = {"format": FORMAT, "yaml_sha256": hashlib.sha256(text).hexdigest(), "source_sha256": source_digest()}
+    header = {"format": FORMAT, "yaml": checksum(text), "source": source_digest()}
     target = artifact_path(path)
     with open(target + ".tmp", "wb") as handle:
         handle.write(json.dumps(header).encode() + b"\n" + pickle.dumps(imap, protocol=pickle.HIGHEST_PROTOCOL))
@@ -97,10 +108,10 @@ def _load_prevalidated(path: str) -> IntentMap | None:
                 return None
             with open(path, "rb") as yaml_file:
                 text = yaml_file.read()
-            if header.get("yaml_sha256") != hashlib.sha256(text).hexdigest():
+            if header.get("yaml") != checksum(text):
                 logger.warning("%s is stale (the map changed since the build); validating %s", target, name)
                 return None
-            if header.get("source_sha256") != source_digest():
+            if header.get("source") != source_digest():
                 logger.warning("%s was made by other code; validating %s", target, name)
                 return None
             import pickle

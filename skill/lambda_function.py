@@ -184,10 +184,12 @@ def build_runtime(environ: Mapping[str, str] | None = None, *, factory: Callable
 
 def _receipt_book(env: Mapping[str, str], service: Service, factory: Callable[[str], Any]) -> ReceiptBook | None:
     """Receipts in the DynamoDB table ``RECEIPTS_TABLE`` (none without it); acknowledgements are polled."""
+    table = env.get(RECEIPTS_TABLE_VAR, "").strip()
+    if not table and not service.settings.timezone:
+        return None  # no receipts and no zone to check: the receipts code is not loaded
     from .receipts.speech import load_zone
 
-    table = env.get(RECEIPTS_TABLE_VAR, "").strip()
-    zone = load_zone(service.settings.timezone)
+    zone = load_zone(service.settings.timezone)  # a wrong TIMEZONE is refused, table or not
     if not table:
         return None
     from .receipts import ReceiptBook

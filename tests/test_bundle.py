@@ -84,7 +84,8 @@ def test_a_stale_prevalidated_map_never_hides_a_broken_one(tmp_path: Path):
     "header",
     [
         {"format": 0},
-        {"format": 1, "yaml_sha256": "?", "source_sha256": "?"},
+        {"format": 1, "yaml_sha256": "?", "source_sha256": "?"},  # the first layout
+        {"format": 2, "yaml": "?", "source": "?"},
         "yaml-sha",  # the stamps of the right map but from other code, below
     ],
 )
@@ -93,7 +94,7 @@ def test_a_foreign_or_old_file_is_never_unpickled(tmp_path: Path, header, caplog
     target = Path(write_prevalidated(path))
     if header == "yaml-sha":
         header = json.loads(target.read_bytes().splitlines()[0])
-        header["source_sha256"] = "0" * 64
+        header["source"] = "0:0:00000000"
     # Unpickling this body would raise: the loader must stop at the header.
     target.write_bytes(json.dumps(header).encode() + b"\nnot a pickle")
     with caplog.at_level(logging.WARNING, logger="skill.bundle"):
@@ -124,9 +125,16 @@ def test_the_source_digest_follows_every_source_file(tmp_path: Path):
     (package / "sub").mkdir(parents=True)
     (package / "a.py").write_text("A = 1\n")
     (package / "sub" / "b.py").write_text("B = 1\n")
-    before = source_digest(package)
-    (package / "sub" / "b.py").write_text("B = 2\n")
-    assert source_digest(package) != before
+    seen = {source_digest(package)}
+    (package / "sub" / "b.py").write_text("B = 2\n")  # a changed byte
+    seen.add(source_digest(package))
+    (package / "sub" / "b.py").rename(package / "sub" / "c.py")  # the same bytes under another name
+    seen.add(source_digest(package))
+    (package / "d.py").write_text("")  # an empty file more
+    seen.add(source_digest(package))
+    (package / "notes.txt").write_text("not source")  # not a source file: no change
+    seen.add(source_digest(package))
+    assert len(seen) == 4
 
 
 def test_the_command_writes_the_file_or_prints_the_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from skill import lambda_function
+from skill import bundle, lambda_function
 from skill.alexa import build_request_envelope
 from skill.errors import InvalidRequestError, VerificationError
 from skill.phrases import phrase
@@ -361,6 +362,14 @@ def test_a_bad_dry_run_value_is_logged_and_heard_as_an_error(env, caplog):
     assert "DRY_RUN must be 0 or 1" in caplog.text
 
 
+def test_a_wrong_timezone_is_refused_without_a_receipts_table_too(env, caplog):
+    env.setenv("TIMEZONE", "Mars/Olympus")
+    with caplog.at_level(logging.ERROR):
+        response = lambda_function.handler(locate(), None)
+    assert said(response) == phrase("en-US", "error")
+    assert "TIMEZONE must name a time zone" in caplog.text
+
+
 def test_a_transient_pushover_failure_is_heard_as_not_sent(credentials, fake_pushover):
     fake_pushover.enqueue(status=503, endpoint="messages")
     response = lambda_function.handler(locate(), None)
@@ -408,14 +417,22 @@ def test_on_lambda_the_runtime_log_handler_redacts_secrets(credentials, caplog):
 # --------------------------------------------------------------------------- import boundary and cold start
 
 
-def loaded_after(code: str, **environ: str) -> set[str]:
-    env = {k: v for k, v in os.environ.items() if k not in LAMBDA_VARS}
+def loaded_after(code: str, *, whole_names: bool = False, as_on_lambda: bool = False, **environ: str) -> set[str]:
+    """The modules loaded after ``code`` runs in a fresh interpreter (``as_on_lambda``: no proxy or CA-bundle
+    variables, as on Lambda)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in LAMBDA_VARS
+        and not (as_on_lambda and (k.lower().endswith("_proxy") or k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")))
+    }
     env.update(environ)
     out = subprocess.run(
         [sys.executable, "-c", f"{code}; import sys, json; print(json.dumps(sorted(sys.modules)))"],
         capture_output=True, text=True, check=True, cwd=ROOT, env=env,
     ).stdout  # fmt: skip
-    return {name.split(".")[0] for name in json.loads(out.splitlines()[-1])}
+    names = json.loads(out.splitlines()[-1])
+    return set(names) if whole_names else {name.split(".")[0] for name in names}
 
 
 def test_importing_the_handler_loads_nothing_heavy():
@@ -431,6 +448,23 @@ def test_on_lambda_the_skill_is_built_during_init_without_the_web_stack():
     )  # fmt: skip
     assert "ask_sdk_core" in loaded
     assert not loaded & (FORBIDDEN | {"cryptography", "boto3", "botocore"})
+
+
+def test_a_launch_request_on_lambda_loads_only_what_it_needs(tmp_path):
+    """As bundled (the map pre-validated): no receipts code without a receipts table; no OpenSSL, Jinja, YAML,
+    requests."""
+    shutil.copy(ROOT / "intents.yaml", tmp_path / "intents.yaml")
+    assert bundle.main([str(tmp_path / "intents.yaml")]) == 0
+    event = json.dumps(envelope("LaunchRequest"))
+    loaded = loaded_after(
+        "import json, skill.lambda_function as m; "
+        f"assert 'outputSpeech' in m.handler(json.loads({event!r}), None)['response']",
+        whole_names=True, as_on_lambda=True, AWS_LAMBDA_FUNCTION_NAME="skill", PUSHOVER_TOKEN=TOKEN, PUSHOVER_USER=USER,
+        ALEXA_SKILL_ID=SKILL_ID, INTENT_MAP=str(tmp_path / "intents.yaml"),
+    )  # fmt: skip
+    assert "skill.alexa" in loaded
+    heavy = {"hashlib", "_hashlib", "jinja2", "yaml", "requests", "urllib3", "skill.receipts", "skill.receipts.book"}
+    assert sorted(loaded & heavy) == []
 
 
 # --------------------------------------------------------------------------- the real boto3 client
