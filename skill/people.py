@@ -9,7 +9,6 @@ does not know are remembered (bounded) and logged once each, so a person can cop
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import threading
@@ -20,6 +19,7 @@ from typing import Any, Final
 
 from .const import SIMULATED_DEVICE_ID
 from .intent_map.spec import PersonSpec
+from .ssml import escape_markup
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +69,9 @@ class SpokenName:
         checked = valid_id(person_id)
         self._text = text
         self._markup = (
-            f'<alexa:name type="first" personId="{html.escape(checked, quote=True)}"/>'
+            f'<alexa:name type="first" personId="{escape_markup(checked, quote=True)}"/>'
             if checked
-            else html.escape(text, quote=False)
+            else escape_markup(text)
         )
 
     def __html__(self) -> str:

@@ -9,10 +9,15 @@ import re
 NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+def escape_markup(text: str, *, quote: bool = False) -> str:
+    """``html.escape(text, quote)``, without importing html (and html.entities) at each cold start."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;").replace("'", "&#x27;") if quote else text
+
+
 def escape_ssml(text: str) -> str:
     """Make plain text safe inside ``<speak>``."""
-    # html.escape(text, quote=False), without importing html (and html.entities) at each cold start
-    return NOT_XML_RE.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape_markup(NOT_XML_RE.sub("", text))
 
 
 _SSML_TOKEN_RE = re.compile(r"<[^<>]*>|&[#A-Za-z0-9]{1,10};|[^<&]+|[<&]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -15,6 +16,7 @@ from skill.render import (
     render_speech,
     truncate,
 )
+from skill.ssml import escape_markup
 from tests.helpers import parse
 
 
@@ -191,3 +193,11 @@ def test_plain_speech_text_is_escaped_once_and_no_safe_filter():
 def test_speaker_name_outside_speech_is_the_persons_key_and_empty_without_a_voice():
     assert compile_template("from {{ speaker_name }}").render(speaker_context("x")) == "from paulus"
     assert render_speech(compile_template("Hi {{ speaker_name }}.", speech=True), speaker_context("x", "")) == "Hi ."
+
+
+@pytest.mark.parametrize(
+    "text", ["", "plain", "a & b < c > d", "\"quoted\" and 'single'", "&amp; already", "<x y='1'>"]
+)
+def test_markup_is_escaped_as_the_standard_library_escapes_it(text: str):
+    assert escape_markup(text) == html.escape(text, quote=False)
+    assert escape_markup(text, quote=True) == html.escape(text, quote=True)
