@@ -56,15 +56,15 @@ def checksum(data: bytes) -> str:
 def source_digest(package: str | os.PathLike[str] = _PACKAGE) -> str:
     """A checksum over the names, sizes and bytes of the skill's source files: other code validates again."""
     root = os.fspath(package)
-    files = sorted(
-        os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
-        for folder, _, names in os.walk(root)
-        for name in names
-        if name.endswith(".py")
-    )
+    files: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        where = folder[len(root) + 1 :].replace(os.sep, "/")
+        files += [f"{where}/{name}" if where else name for name in names if name.endswith(".py")]
+    files.sort()
     crc, size = 0, 0
     for name in files:
-        with open(os.path.join(root, name), "rb") as handle:
+        with open(os.path.join(root, *name.split("/")), "rb") as handle:
             data = handle.read()
         crc = zlib.crc32(data, zlib.crc32(f"{name}\0{len(data)}\0".encode(), crc))
         size += len(data)
