@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import PushoverError, QuotaExceededError, TransientError, UnknownDeviceError
 from .people import person_of
 from .phrases import join_words, phrase
-from .pushover import Message
 from .ssml import escape_ssml
+
+if TYPE_CHECKING:
+    from .pushover import Message
 
 
 class Status(StrEnum):

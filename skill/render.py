@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from . import const
 from .errors import RenderError
 from .intent_map.spec import NotificationSpec, TemplateField
-from .pushover import Message
 from .ssml import NOT_XML_RE, cut_ssml, escape_ssml
 from .templates import Template, compile_template
 
 if TYPE_CHECKING:
     from .intent_map.spec import IntentSpec
     from .outcome import Delivery
+    from .pushover import Message
 
 __all__ = [
     "CONTEXT_NAMES", "PEOPLE_NAMES", "SPEECH_NAMES", "RenderedNotification", "SlotValue", "Template",
@@ -205,6 +205,8 @@ def render_notification(
     tags = text.get("tags") or None
     if numbers["priority"] == const.EMERGENCY_PRIORITY and not tags:
         tags = default_alert_tag(intent_name or str(context.get("intent_name", "")))
+    from .pushover.message import Message  # loaded by the first notification: a LaunchRequest sends none
+
     msg = Message(
         message=message,
         title=text.get("title") or None,

@@ -6,24 +6,22 @@ No ASK SDK and no Flask here: the same core serves the web endpoint, Lambda and 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import builtin_answers
+from . import builtin_answers, routing
 from .alert_intents import alert_status, cancel_alerts
-from .attachments import AttachmentLoader
 from .builtin_answers import spoken_name
 from .config import Credentials, Settings
 from .deadline import DEFAULT_WORK_S, Deadline
-from .delivery import Sender
 from .errors import RenderError
 from .intent_map import IntentMap, IntentSpec, SpeechSpec
 from .notifier_keys import NotifierKeys
 from .outcome import SEVERITY, Delivery, Outbox, Outcome, Status
-from .people import People, Refusal, Speaker, person_of, person_route
-from .phrases import join_words, phrase
-from .pushover import PushoverClient
+from .people import People, Speaker, person_of
+from .phrases import phrase
 from .render import (
     SPEECH_NAMES,
     RenderedNotification,
@@ -40,6 +38,9 @@ from .render import escape_ssml as _escape
 __all__ = ["Delivery", "Outbox", "Outcome", "Service", "Status"]
 
 if TYPE_CHECKING:
+    from .attachments import AttachmentLoader
+    from .delivery import Sender
+    from .pushover import PushoverClient
     from .receipts import ReceiptBook
 
 logger = logging.getLogger(__name__)
@@ -67,19 +68,13 @@ class Service:
             # a map whose intents all use named notifiers needs no PUSHOVER_TOKEN.
             dry_run = settings.dry_run and (settings.dry_run_requested or not self.keys.can_send())
         self.dry_run = dry_run
-        self.client = client or PushoverClient(
-            settings.pushover_api_url,
-            connect_timeout_s=settings.connect_timeout_s,
-            read_timeout_s=settings.read_timeout_s,
-        )
-        self.loader = loader or AttachmentLoader(
-            [*settings.attachment_dirs, *intent_map.attachment_dirs], intent_map.attachment_hosts
-        )
+        if client is not None:
+            self.client = client
+        if loader is not None:
+            self.loader = loader
         self.outbox = outbox
         #: who is speaking and where; the unknown ids seen (for /healthz)
         self.people = People(intent_map.people, intent_map.rooms)
-        #: Device checks, attachments and sends, run at once under each request's deadline.
-        self.sender = Sender(self)
         #: How long a request's calls may take when the host gives no deadline (simulate, tests).
         self.deadline_s = DEFAULT_WORK_S
         #: Receipts of emergency alerts (skill.receipts); the web service and Lambda give one.
@@ -89,6 +84,32 @@ class Service:
             spec.name: frozenset().union(*(t.variables for t in response_templates(spec))) & SPEECH_NAMES
             for spec in intent_map.specs()
         }
+
+    # -- made on first use: a request that sends nothing (a LaunchRequest) does not load their modules
+
+    @functools.cached_property
+    def client(self) -> PushoverClient:
+        from .pushover import PushoverClient
+
+        s = self.settings
+        return PushoverClient(
+            s.pushover_api_url, connect_timeout_s=s.connect_timeout_s, read_timeout_s=s.read_timeout_s
+        )
+
+    @functools.cached_property
+    def loader(self) -> AttachmentLoader:
+        from .attachments import AttachmentLoader
+
+        return AttachmentLoader(
+            [*self.settings.attachment_dirs, *self.intent_map.attachment_dirs], self.intent_map.attachment_hosts
+        )
+
+    @functools.cached_property
+    def sender(self) -> Sender:
+        """Device checks, attachments and sends, run at once under each request's deadline."""
+        from .delivery import Sender
+
+        return Sender(self)
 
     # -- credentials (skill/notifier_keys.py)
 
@@ -203,7 +224,7 @@ class Service:
                 prompt = render_text(slot.prompt, context, locale) if slot.prompt else ""
                 speech = _escape(prompt) if prompt else phrase(locale, "elicit", slot=_escape(spoken_name(slot.name)))
                 return Outcome(name, Status.ELICIT_SLOT, speech, speech, end_session=False, elicit_slot=slot.name)
-        routes = self._routes(spec, context, locale, speaker or Speaker())
+        routes = routing.routes(self.people, spec, context, locale, speaker or Speaker())
         if isinstance(routes, Outcome):
             return routes
         if spec.confirm is not None:
@@ -217,46 +238,10 @@ class Service:
         if spec.alert_status is not None:
             return alert_status(self, spec, context, locale, deadline)
         rendered = [
-            self._routed(render_notification(n, context, locale, intent_name=name), route)
+            routing.routed(render_notification(n, context, locale, intent_name=name), route, self.intent_map.people)
             for n, route in zip(spec.notifications, routes, strict=True)
         ]
         return self._deliver(spec, rendered, context, locale, deadline)
-
-    # -- to whom (people: and to:)
-
-    def _routes(
-        self, spec: IntentSpec, context: dict[str, Any], locale: str | None, speaker: Speaker
-    ) -> list[str] | Outcome:
-        """Each notification's route: its notifier, or ``person:<name>`` for ``to:``; an Outcome when one has nobody."""
-        routes = []
-        for notification in spec.notifications:
-            if notification.to is None:
-                routes.append(notification.notifier)
-                continue
-            found = self.people.recipient(render_text(notification.to, context, locale), speaker)
-            if isinstance(found, Refusal):
-                return self._nobody(spec.name, found, locale)
-            routes.append(person_route(found.name))
-        return routes
-
-    def _routed(self, item: RenderedNotification, route: str) -> RenderedNotification:
-        """A notification for a person goes through their route, to their devices unless it names its own."""
-        name = person_of(route)
-        if name is None:
-            return item
-        devices = item.message.devices or self.intent_map.people[name].devices
-        return dataclasses.replace(item, notifier=route, message=dataclasses.replace(item.message, devices=devices))
-
-    def _nobody(self, intent: str, refusal: Refusal, locale: str | None) -> Outcome:
-        """Nothing is sent: say why, in words that tell how to fix it."""
-        logger.info("intent %s: nothing sent: %s", intent, refusal.reason)
-        if refusal.reason in {"voice_unknown", "voice_not_in_map"}:
-            return Outcome(intent, Status.UNKNOWN_SPEAKER, phrase(locale, refusal.reason))
-        people = _escape(join_words(self.people.names(), locale))
-        if refusal.reason == "person_missing":
-            return Outcome(intent, Status.UNKNOWN_PERSON, phrase(locale, "person_missing", people=people))
-        key = "person_unknown" if people else "person_unknown_nobody"
-        return Outcome(intent, Status.UNKNOWN_PERSON, phrase(locale, key, name=_escape(refusal.name), people=people))
 
     def _deliver(
         self,
@@ -355,9 +340,10 @@ class Service:
             return ""
 
     def close(self) -> None:
-        """Release the HTTP sessions."""
-        self.client.close()
-        self.loader.close()
+        """Release the HTTP sessions (of the client and loader made or given)."""
+        for part in ("client", "loader"):
+            if part in vars(self):
+                vars(self)[part].close()
 
 
 #: Statuses after which the intent's own speech is said.
