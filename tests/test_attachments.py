@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -500,19 +499,18 @@ def test_content_length_over_the_cap_is_refused_before_reading(
 ) -> None:
     camera.routes["/snap"] = declared_too_big
     loader = make_loader(hosts=[camera.host], read_timeout_s=2, deadline_s=5)
-    started = time.monotonic()
     with pytest.raises(AttachmentError) as excinfo:
         loader.load(camera.url("/snap"))
+    # The body never comes: a loader that read before it checked would end in a timeout, not this.
     assert excinfo.value.reason == "the image is larger than 5 MB"
-    assert time.monotonic() - started < 1
 
 
 @pytest.mark.parametrize(
     ("route", "read_timeout_s", "deadline_s"),
     [
-        (late_headers, 0.3, 5.0),  # the read timeout fires
-        (late_headers, 5.0, 0.3),  # the deadline shortens the read timeout
-        (drip, 2.0, 0.4),  # every byte is in time, the whole is not
+        (late_headers, 0.3, 5.0),  # the read timeout fires (waiting, the loader would get the picture at 2 s)
+        (late_headers, 5.0, 0.3),  # the deadline shortens the read timeout (likewise)
+        (drip, 2.0, 0.4),  # every byte is in time, the whole is not (it would be complete after 3.75 s)
     ],
     ids=["late-headers-read-timeout", "late-headers-deadline", "drip-deadline"],
 )
@@ -525,11 +523,9 @@ def test_slow_camera_is_refused_within_the_deadline(
 ) -> None:
     camera.routes["/snap"] = route
     loader = make_loader(hosts=[camera.host], read_timeout_s=read_timeout_s, deadline_s=deadline_s)
-    started = time.monotonic()
     with pytest.raises(AttachmentError) as excinfo:
         loader.load(camera.url("/snap"))
     assert excinfo.value.reason == REASON_TIMEOUT
-    assert time.monotonic() - started < min(read_timeout_s, deadline_s) + 1
 
 
 def test_closed_port(make_loader: Callable[..., AttachmentLoader]) -> None:
