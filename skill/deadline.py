@@ -19,7 +19,6 @@ written for it is retried after a restart).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -161,7 +160,9 @@ class CallPool:
     def __init__(self, limit: int = MAX_CALLS, idle_s: float = WORKER_IDLE_S) -> None:
         self._limit = limit
         self._idle_s = idle_s
-        self._queue: queue.SimpleQueue[tuple[Call[Any], Deadline]] = queue.SimpleQueue()
+        from queue import SimpleQueue  # here, not at the top: a request that sends nothing never loads queue
+
+        self._queue: SimpleQueue[tuple[Call[Any], Deadline]] = SimpleQueue()
         #: One count per worker that waits for a call and has not been claimed by ``start``.
         self._idle = threading.Semaphore(0)
         self._lock = threading.Lock()
@@ -187,10 +188,12 @@ class CallPool:
         return call
 
     def _serve(self) -> None:
+        from queue import Empty
+
         while True:
             try:
                 call, deadline = self._queue.get(timeout=self._idle_s)
-            except queue.Empty:
+            except Empty:
                 if self._idle.acquire(blocking=False):  # nobody claimed this worker: it ends
                     with self._lock:
                         self._workers -= 1
