@@ -41,12 +41,12 @@ imports("ask_sdk_core.skill_builder and the SDK modules the anchor uses",
         "ask_sdk_core.skill_builder ask_sdk_core.dispatch_components ask_sdk_core.handler_input "
         "ask_sdk_core.utils ask_sdk_model")
 imports("rest of the SDK that skill.alexa uses (serializer, cards)", "ask_sdk_core.serialize ask_sdk_model.ui")
-imports("standard library the anchor does not load (logging, dataclasses, hashlib, pickle, …)",
-        "logging dataclasses contextvars hashlib pickle json enum")
-imports("skill modules: errors, const, config, logs, phrases, request_check", "skill.errors skill.const "
-        "skill.config skill.logs skill.phrases skill.request_check")
-imports("skill modules: intent_map.spec, pushover, attachments, render", "skill.intent_map.spec skill.pushover "
-        "skill.attachments skill.render")
+imports("standard library the anchor does not load (logging, dataclasses, pickle, zlib, …)",
+        "logging dataclasses contextvars zlib pickle json enum")
+imports("skill modules: errors, const, config, logs, phrases, request_check, deadline", "skill.errors skill.const "
+        "skill.config skill.logs skill.phrases skill.request_check skill.deadline")
+imports("skill modules: intent_map.spec, people, outcome, templates, render", "skill.intent_map.spec skill.people "
+        "skill.outcome skill.templates skill.render")
 imports("skill modules: service, alexa, bundle, lambda_function", "skill.service skill.alexa skill.bundle "
         "skill.lambda_function")
 import skill.lambda_function as lf
@@ -54,6 +54,8 @@ runtime = lf.build_runtime()
 step("build_runtime(): settings, the pre-validated map, Service, the skill")
 answer = runtime.handle(launch)
 step("first LaunchRequest (SDK deserialize, dispatch, speech)")
+imports("skill modules a send loads first: pushover, attachments, delivery", "skill.pushover skill.attachments "
+        "skill.delivery")
 imports("jinja2 (loaded by the first render of a template)", "jinja2 jinja2.sandbox jinja2.meta jinja2.nodes")
 imports("requests (loaded by the first send)", "requests")
 answer = runtime.handle(locate)
