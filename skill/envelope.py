@@ -14,6 +14,13 @@ from typing import Any
 from . import const
 from .errors import InvalidRequestError
 
+#: Why Alexa ends a session (SessionEndedRequest.reason), and the types of its ``error``:
+#: https://developer.amazon.com/docs/custom-skills/request-types-reference.html#sessionendedrequest
+SESSION_END_REASONS: tuple[str, ...] = ("USER_INITIATED", "ERROR", "EXCEEDED_MAX_REPROMPTS")
+SESSION_END_ERRORS: tuple[str, ...] = (
+    "INVALID_RESPONSE", "DEVICE_COMMUNICATION_ERROR", "INTERNAL_SERVICE_ERROR", "ENDPOINT_TIMEOUT",
+)  # fmt: skip
+
 
 def _plain_ascii_json(body: object) -> bool:
     """True for a JSON text that cannot hold a lone surrogate nor a number json.loads let through.
@@ -87,10 +94,13 @@ def build_request_envelope(
     now: float | None = None,
     person_id: str | None = None,
     device_id: str = const.SIMULATED_DEVICE_ID,
+    reason: str = "USER_INITIATED",
+    error: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A request envelope shaped like Alexa's own (context.System, session, dialogState, resolutions).
 
     ``person_id``: a recognized voice (``context.System.person``, which Alexa leaves out otherwise).
+    ``reason`` and ``error`` (``type``, ``message``): why a SessionEndedRequest's session ended.
     """
     import uuid  # (with platform, which it loads) not on the Lambda path
 
@@ -113,7 +123,9 @@ def build_request_envelope(
         if dialog_state:
             request["dialogState"] = dialog_state
     elif request_type == "SessionEndedRequest":
-        request["reason"] = "USER_INITIATED"
+        request["reason"] = reason
+        if error is not None:
+            request["error"] = dict(error)
     application = {"applicationId": application_id}
     system: dict[str, Any] = {
         "application": application,

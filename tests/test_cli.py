@@ -198,7 +198,7 @@ def test_simulate_failure_exits_1(fake_pushover, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["simulate"], "simulate needs an intent name (or --launch)"),
+        (["simulate"], "simulate needs an intent name (or --launch, or --session-ended)"),
         (["simulate", "LocateIntent", "Paulus"], "slot values look like NAME=VALUE, not 'Paulus'"),
         (["serve", "--port", "70000"], "--port must be 0-65535"),
         (["model", "--ask-cli", "x"], "--ask-cli needs --endpoint"),

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TextIO
 
 from .. import const
 from ..config import Settings, load_settings
+from ..envelope import SESSION_END_ERRORS, SESSION_END_REASONS
 from ..errors import ConfigError
 from ..logs import configure_logging
 from .common import UsageError, error
@@ -42,6 +43,10 @@ examples:
   {prog} simulate LocateIntent User=Paulus
   {prog} simulate LocateIntent User=Paulus --send --json
   {prog} simulate --launch --locale de-DE
+  {prog} simulate --session-ended --reason ERROR --error ENDPOINT_TIMEOUT
+
+--launch and --session-ended play what the map says for ALEXA_SKILL_ID, else for the first skill id
+in it (Home Assistant's <applicationId> and <applicationId>.SessionEndedRequest entries).
 """,
     "model": """\
 examples:
@@ -139,6 +144,16 @@ def build_parser(prog: str = MODULE_PROG) -> argparse.ArgumentParser:
     sim.add_argument("--send", action="store_true", help="really send through Pushover")
     sim.add_argument("--json", action="store_true", help='print {"response": …, "notifications": […]}')
     sim.add_argument("--launch", action="store_true", help="send a LaunchRequest instead of an intent")
+    sim.add_argument(
+        "--session-ended", action="store_true",
+        help="send a SessionEndedRequest instead of an intent: runs the map's <applicationId>.SessionEndedRequest",
+    )  # fmt: skip
+    sim.add_argument("--reason", choices=SESSION_END_REASONS, help="why the session ended (default USER_INITIATED)")
+    sim.add_argument(
+        "--error", choices=SESSION_END_ERRORS, metavar="TYPE",
+        help=f"the error that ended it (implies --reason ERROR; default {SESSION_END_ERRORS[0]}): "
+        + ", ".join(SESSION_END_ERRORS),
+    )  # fmt: skip
     sim.add_argument("--dialog-state", choices=["STARTED", "IN_PROGRESS", "COMPLETED"], help="request.dialogState")
     sim.add_argument("--confirm", choices=["yes", "no"], help="the person's answer to a confirmation prompt")
     sim.add_argument("--person", metavar="ID", help="a recognized voice: context.System.person.personId")

@@ -14,7 +14,7 @@ from ..config import Settings
 from ..const import DEFAULT_NOTIFIER
 from ..errors import ConfigError, InvalidRequestError, Problem
 from ..intent_map import IntentMap, load_intent_map
-from ..intent_map.report import launch_skill_id
+from ..intent_map.report import launch_skill_id, session_end_skill_id
 from .common import UsageError, error
 
 if TYPE_CHECKING:
@@ -32,8 +32,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from ..alexa import build_request_envelope, build_skill, invoke, resolved_slot
     from ..service import Service
 
-    if not args.launch and not args.intent:
-        raise UsageError("simulate needs an intent name (or --launch), e.g. simulate LocateIntent User=Paulus")
+    _check_request_kind(args)
     slots: dict[str, str] = {}
     for item in args.slots:
         name, sep, value = item.partition("=")
@@ -45,7 +44,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         print(warning, file=sys.stderr)
     if args.send:
         _require_credentials(imap, settings, args.intent)
-    if not args.launch:
+    if not args.launch and not args.session_ended:
         _note_unknown_names(imap, args.intent, slots)
     service = Service(imap, settings, dry_run=not args.send)
     service.receipts = _receipts(settings, service, send=args.send)
@@ -57,6 +56,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             envelope = build_request_envelope(
                 "LaunchRequest", locale=args.locale, **({"application_id": skill_id} if skill_id else {}), **who
             )
+        elif args.session_ended:
+            envelope = _session_ended_envelope(args, imap, settings, who)
         else:
             resolved = {name: _resolve(imap, args.intent, name, value, args.locale) for name, value in slots.items()}
             envelope = build_request_envelope(
@@ -90,10 +91,49 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(output, indent=2, ensure_ascii=False))
     else:
         _print_simulation(result.response, notifications, cancels, dry_run=not args.send)
+        if args.session_ended and not result.outcomes:
+            skill_id = envelope["context"]["System"]["application"]["applicationId"]
+            print(f"(nothing runs: the map has no {skill_id}.SessionEndedRequest entry)")
         for alert in alerts:
             print(f"Open alert: {alert['intent']} sent {alert['sent_at']}, repeats until {alert['expires_at']}")
     statuses = {str(o.status) for o in result.outcomes}
     return 1 if statuses & FAILED_STATUSES else 0
+
+
+def _check_request_kind(args: argparse.Namespace) -> None:
+    """One kind of request: an intent, ``--launch`` or ``--session-ended`` (with its ``--reason`` and ``--error``)."""
+    if args.launch and args.session_ended:
+        raise UsageError("--launch and --session-ended are two requests: give one")
+    if (args.launch or args.session_ended) and args.intent:
+        which = "--launch" if args.launch else "--session-ended"
+        raise UsageError(f"{which} plays no intent: leave out {args.intent}{' and the slots' if args.slots else ''}")
+    if (args.reason or args.error) and not args.session_ended:
+        raise UsageError(f"{'--reason' if args.reason else '--error'} goes with --session-ended")
+    if not args.launch and not args.session_ended and not args.intent:
+        raise UsageError(
+            "simulate needs an intent name (or --launch, or --session-ended), e.g. simulate LocateIntent User=Paulus"
+        )
+    if args.error and args.reason not in (None, "ERROR"):
+        raise UsageError(f"--error goes with --reason ERROR, not {args.reason}")
+
+
+def _session_ended_envelope(
+    args: argparse.Namespace, imap: IntentMap, settings: Settings, who: dict[str, Any]
+) -> dict[str, Any]:
+    """The SessionEndedRequest Alexa sends when a session of the map's skill ends (why: ``--reason``, ``--error``)."""
+    from ..alexa import build_request_envelope
+    from ..envelope import SESSION_END_ERRORS
+
+    skill_id = session_end_skill_id(imap, settings.alexa_skill_id)
+    reason = args.reason or ("ERROR" if args.error else "USER_INITIATED")
+    error = None
+    if reason == "ERROR":
+        kind = args.error or SESSION_END_ERRORS[0]
+        error = {"type": kind, "message": f"{kind} (simulated)"}
+    return build_request_envelope(
+        "SessionEndedRequest", locale=args.locale, new_session=False, reason=reason, error=error,
+        **({"application_id": skill_id} if skill_id else {}), **who,
+    )  # fmt: skip
 
 
 def _receipts(settings: Settings, service: Service, *, send: bool) -> ReceiptBook:

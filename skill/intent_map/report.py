@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..phrases import counted
+from .names import SESSION_ENDED_SUFFIX
 from .spec import IntentMap, IntentSpec
 
 
@@ -41,3 +42,8 @@ def count_entries(imap: IntentMap) -> str:
 def launch_skill_id(imap: IntentMap, skill_id: str | None) -> str | None:
     """Whose LaunchRequest ``simulate --launch`` plays: ALEXA_SKILL_ID, else the map's first launch answer."""
     return skill_id or next(iter(imap.launch_answers), None)
+
+
+def session_end_skill_id(imap: IntentMap, skill_id: str | None) -> str | None:
+    """Whose SessionEndedRequest ``simulate --session-ended`` plays: ALEXA_SKILL_ID, else the first session end's."""
+    return skill_id or next((name.removesuffix(SESSION_ENDED_SUFFIX) for name in imap.session_ends), None)
