@@ -21,10 +21,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from . import const
+
+if TYPE_CHECKING:
+    from queue import SimpleQueue
 
 logger = logging.getLogger(__name__)
 
@@ -155,18 +159,22 @@ class CallPool:
     a thread per call cost about 1.4 ms of CPU per request (``python -m bench.profile breakdown``);
     handing a call to a waiting worker costs a fraction of that. Calls beyond ``limit`` wait in order
     for a worker; one still waiting at its deadline never starts.
+
+    Each waiting worker has an inbox of its own, and every hand-over happens under one lock: a
+    call goes into an idle worker's inbox, to a new worker, or (at the limit) into the backlog, which
+    a worker empties before it waits again. So no worker is counted idle while it runs a call, and no
+    call waits in a pool whose workers have all ended.
     """
 
     def __init__(self, limit: int = MAX_CALLS, idle_s: float = WORKER_IDLE_S) -> None:
         self._limit = limit
         self._idle_s = idle_s
-        from queue import SimpleQueue  # here, not at the top: a request that sends nothing never loads queue
-
-        self._queue: SimpleQueue[tuple[Call[Any], Deadline]] = SimpleQueue()
-        #: One count per worker that waits for a call and has not been claimed by ``start``.
-        self._idle = threading.Semaphore(0)
         self._lock = threading.Lock()
         self._workers = 0
+        #: The inboxes of the workers waiting for a call, the one that waited least last.
+        self._idle: list[SimpleQueue[tuple[Call[Any], Deadline]]] = []
+        #: Calls that came while ``limit`` workers were busy, oldest first.
+        self._backlog: deque[tuple[Call[Any], Deadline]] = deque()
 
     @property
     def workers(self) -> int:
@@ -177,30 +185,37 @@ class CallPool:
     def start(self, work: Callable[[Call[T]], T], deadline: Deadline, name: str = "call") -> Call[T]:
         """Start ``work(call)`` in a worker now (or as soon as one is free, if before ``deadline``)."""
         call: Call[T] = Call(work, name)
-        self._queue.put((call, deadline))
-        if self._idle.acquire(blocking=False):
-            return call  # a waiting worker takes it
         with self._lock:
+            if self._idle:
+                self._idle.pop().put((call, deadline))  # the worker that waited least: older ones may end
+                return call
             if self._workers >= self._limit:
-                return call  # it waits for the first worker to come free
+                self._backlog.append((call, deadline))  # the first worker to come free takes it
+                return call
             self._workers += 1
-        threading.Thread(target=self._serve, name="skill-call", daemon=True).start()
+        threading.Thread(target=self._serve, args=(call, deadline), name="skill-call", daemon=True).start()
         return call
 
-    def _serve(self) -> None:
-        from queue import Empty
+    def _serve(self, call: Call[Any], deadline: Deadline) -> None:
+        from queue import Empty, SimpleQueue  # here: a request that sends nothing never loads queue
 
+        inbox: SimpleQueue[tuple[Call[Any], Deadline]] = SimpleQueue()
         while True:
-            try:
-                call, deadline = self._queue.get(timeout=self._idle_s)
-            except Empty:
-                if self._idle.acquire(blocking=False):  # nobody claimed this worker: it ends
-                    with self._lock:
-                        self._workers -= 1
-                    return
-                continue  # claimed just now: its call is on the way
             call._run(deadline)
-            self._idle.release()
+            with self._lock:
+                if self._backlog:
+                    call, deadline = self._backlog.popleft()
+                    continue
+                self._idle.append(inbox)
+            try:
+                call, deadline = inbox.get(timeout=self._idle_s)
+            except Empty:
+                with self._lock:
+                    if inbox in self._idle:  # nobody handed it a call: it ends
+                        self._idle.remove(inbox)
+                        self._workers -= 1
+                        return
+                call, deadline = inbox.get()  # handed one just as it timed out
 
     @staticmethod
     def wait(calls: Iterable[Call[Any]], deadline: Deadline) -> None:

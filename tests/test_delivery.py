@@ -15,7 +15,7 @@ import pytest
 
 from skill import alexa, const
 from skill.config import Settings
-from skill.deadline import ABANDONED, DONE, HANDED_OVER, CallPool, Deadline
+from skill.deadline import ABANDONED, DONE, HANDED_OVER, Call, CallPool, Deadline
 from skill.intent_map import parse_intent_map
 from skill.outbox import Outbox
 from skill.outcome import Delivery
@@ -226,6 +226,35 @@ def test_a_call_pool_keeps_its_workers_for_the_next_calls_and_lets_idle_ones_go(
     pool.wait(calls, deadline)
     assert [call.hand_over() for call in calls] == [DONE] * 6  # the two beyond the limit ran when a worker came free
     assert wait_until(lambda: pool.workers == 0, 5.0)  # idle for 0.2 s: every worker ended
+    # The two that waited were taken by workers coming free: none of those counts as idle now that
+    # every worker has ended, so the next call starts a worker (and is not left waiting for one).
+    deadline = Deadline.after(2.0)
+    after = pool.start(lambda call: "after", deadline)
+    pool.wait([after], deadline)
+    assert after.hand_over() == DONE and after.result() == "after"
+
+
+def test_a_call_pool_runs_every_call_once_while_workers_come_and_go() -> None:
+    """Callers in 8 threads, 3 workers at most that end after 20 ms idle: hand-overs race with timeouts."""
+    pool = CallPool(limit=3, idle_s=0.02)
+    ran: list[int] = []
+    calls: list[Call[None]] = []
+    deadline = Deadline.after(20.0)
+
+    def caller(first: int) -> None:
+        for n in range(first, first + 25):
+            calls.append(pool.start(lambda call, n=n: ran.append(n) or time.sleep(0.001), deadline))
+            time.sleep(0.03 if n % 5 == 0 else 0.0)  # now and then long enough for idle workers to end
+
+    threads = [threading.Thread(target=caller, args=(i * 25,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20.0)
+    pool.wait(calls, deadline)
+    assert len(calls) == 200 and [call.hand_over() for call in calls] == [DONE] * 200
+    assert sorted(ran) == list(range(200))
+    assert wait_until(lambda: pool.workers == 0, 5.0)
 
 
 def test_the_answer_deadline_leaves_room_for_the_answer() -> None:
