@@ -148,9 +148,12 @@ def render_speech(template: Template, context: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- notifications
 
 
-@dataclass(frozen=True)
+@dataclass
 class RenderedNotification:
-    """A notification rendered for one request, before devices are checked and the attachment is read."""
+    """A notification rendered for one request, before devices are checked and the attachment is read.
+
+    Not frozen (it is built per request; see ``Message``): a change makes a new one (``dataclasses.replace``).
+    """
 
     notifier: str
     message: Message
@@ -167,6 +170,8 @@ _TEXT_LIMITS = {
 }
 #: The fields that are whole numbers (the map gives them literally or as templates).
 _NUMBERS = ("priority", "retry", "expire", "ttl", "timestamp")
+#: The numbers of a notification that gives none (most do): read, never changed.
+_NO_NUMBERS: Mapping[str, int | None] = dict.fromkeys(_NUMBERS)
 _FIELD_WORDS = {"title": "title", "url": "link", "url_title": "link title", "tags": "tags"}
 
 
@@ -181,22 +186,22 @@ def render_notification(
     """Render one notification of the map; RenderError says in plain words what is wrong."""
     text: dict[str, str] = {}
     for key, field_ in spec.fields.items():
-        text[key] = field_.pick(locale).render(context).strip()
+        rendered = field_.constant
+        text[key] = (field_.pick(locale).render(context) if rendered is None else rendered).strip()
     message = truncate(text.pop("message", ""), const.MAX_MESSAGE_CHARS)
     if not message:
         raise RenderError("the message came out empty")
     for key, limit in _TEXT_LIMITS.items():
         if len(text.get(key, "")) > limit:
             raise RenderError(f"the {_FIELD_WORDS[key]} is longer than Pushover allows ({limit} characters)")
-    numbers: dict[str, int | None] = dict.fromkeys(_NUMBERS)
-    given = [key for key in _NUMBERS if key in spec.values or key in text]  # most notifications: none
-    for key in given:
-        numbers[key] = _number(key, spec.values.get(key), text.pop(key, None), context)
-    if given:
-        _check_numbers(numbers, spec)
+    numbers = _NO_NUMBERS
+    if spec.values or not text.keys().isdisjoint(_NUMBERS):  # most notifications give no number
+        numbers = _numbers(spec, text, context)
     devices: list[str] = []
     for target in spec.targets:
-        rendered = target.pick(locale).render(context)
+        rendered = target.constant
+        if rendered is None:
+            rendered = target.pick(locale).render(context)
         devices.extend(part.strip() for part in rendered.split(",") if part.strip())
     if not spec.validate_devices:
         for device in devices:
@@ -225,6 +230,17 @@ def render_notification(
         tags=tags,
     )
     return RenderedNotification(spec.notifier, msg, text.get("attachment") or None, spec.validate_devices)
+
+
+def _numbers(spec: NotificationSpec, text: dict[str, str], context: Mapping[str, Any]) -> dict[str, int | None]:
+    """The numbers the notification gives, checked; their rendered text is taken out of ``text``."""
+    numbers: dict[str, int | None] = dict.fromkeys(_NUMBERS)
+    given = [key for key in _NUMBERS if key in spec.values or key in text]
+    for key in given:
+        numbers[key] = _number(key, spec.values.get(key), text.pop(key, None), context)
+    if given:
+        _check_numbers(numbers, spec)
+    return numbers
 
 
 def _number(key: str, literal: Any, rendered: str | None, context: Mapping[str, Any]) -> int | None:

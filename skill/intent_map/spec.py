@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from .. import const
@@ -80,6 +81,16 @@ class TemplateField:
     def pick(self, locale: str | None) -> Template:
         """The template for ``locale``."""
         return self.templates.pick(locale)
+
+    @cached_property
+    def constant(self) -> str | None:
+        """What every render gives, when the field is one literal text for every locale (most fields); else None.
+
+        Worked out on the first request (the map is loaded by then), so that request after request
+        the text is not picked and rendered again.
+        """
+        values = list(self.templates.all())
+        return values[0].source if len(values) == 1 and values[0].literal else None
 
 
 @dataclass
