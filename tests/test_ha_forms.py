@@ -190,9 +190,24 @@ def test_session_end_templates_are_checked_like_any_other():
         parse(f"intent_script:\n  {NEW_SKILL}.SessionEndedRequest:\n    action: {action}\n")
 
 
-def test_application_ids_are_not_intent_names_in_our_own_form():
-    with pytest.raises(ConfigError, match=r"intent name 'amzn1\.ask\.skill"):
-        parse(f"intents:\n  {NEW_SKILL}:\n    speech: hi\n")
+def test_our_own_form_takes_a_skills_launch_answer_and_session_end_by_the_same_names():
+    """As ``init --from`` writes Home Assistant's: entries of ``intents:`` named by the skill, with ``notify:``."""
+    imap = parse(
+        f"intents:\n  {NEW_SKILL}:\n    notify: {{message: opened}}\n    speech: hi\n"
+        f"  {NEW_SKILL}.SessionEndedRequest:\n    notify: {{message: 'ended: {{{{ reason }}}}'}}\n"
+        "  PingIntent:\n    notify: {message: ping}\n"
+    )
+    assert (imap.form, list(imap.intents)) == ("native", ["PingIntent"])
+    assert list(imap.launch_answers) == [NEW_SKILL]
+    assert list(imap.session_ends) == [f"{NEW_SKILL}.SessionEndedRequest"]
+    assert imap.warnings == []
+
+
+@pytest.mark.parametrize("key", ["samples: [open it]", "slots: {User: AMAZON.FirstName}", "confirm: sure?"])
+def test_a_skill_entry_of_our_own_form_is_no_intent(key):
+    """Alexa never sends such a name as an intent: what only an intent can use is refused."""
+    with pytest.raises(ConfigError, match=rf"unknown key '{key.split(':')[0]}' in intent {NEW_SKILL}; expected one of"):
+        parse(f"intents:\n  {NEW_SKILL}:\n    speech: hi\n    {key}\n")
 
 
 @pytest.mark.parametrize(

@@ -178,14 +178,16 @@ def test_init_converts_the_readme_configuration_yaml_with_its_launch_answer(tmp_
     (tmp_path / "configuration.yaml").write_text(configuration_yaml(), encoding="utf-8")
     assert main(["init", "--from", "configuration.yaml"]) == 0
     imap = load_intent_map(str(tmp_path / "intents.yaml"))
-    assert imap.form == "native" and list(imap.intents) == ["LocateIntent"] and imap.launch is not None
+    assert imap.form == "native" and list(imap.intents) == ["LocateIntent"]
+    assert list(imap.launch_answers) == ["amzn1.ask.skill.11111111-2222-3333-4444-555555555555"]
     capsys.readouterr()
     assert main(["simulate", "--launch"]) == 0
     out = capsys.readouterr().out
     assert "Alexa says: Family notes here. Whom should I locate?\nReprompt:   Whom should I locate?\n" in out
 
 
-def test_init_says_which_launch_answers_it_left_out(tmp_path, monkeypatch):
+def test_init_carries_every_launch_answer_and_session_end_over(tmp_path, monkeypatch, capsys):
+    """What was pasted keeps working: the converted map plays launch and session end as the pasted file does."""
     skill = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
     other = "amzn1.ask.skill.99999999-2222-3333-4444-555555555555"
     text = f"""
@@ -193,19 +195,41 @@ intent_script:
   {skill}:
     action: {{action: notify.notify, data: {{message: opened}}}}
     speech: {{text: Hello}}
+    reprompt: {{text: "What now?"}}
   {other}:
     speech: {{text: Other}}
   {skill}.SessionEndedRequest:
-    speech: {{text: Bye}}
+    action:
+      - action: notify.notify
+        data: {{message: "ended: {{{{ reason }}}}{{% if error %}} {{{{ error.type }}}}{{% endif %}}", title: Bye}}
   PingIntent:
     action: {{action: notify.notify, data: {{message: ping}}}}
 """
+    for name in ("PUSHOVER_TOKEN", "PUSHOVER_USER", "INTENT_MAP", "ALEXA_SKILL_ID"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "configuration.yaml").write_text(text, encoding="utf-8")
     assert main(["init", "--from", "configuration.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "in our form: 1 intent, 2 launch answers, 1 session end)" in out
     written = (tmp_path / "intents.yaml").read_text(encoding="utf-8")
-    assert f"# from intent_script {skill}: what a person hears who opens the skill\n" in written
-    assert "# its action is left out: `launch:` only speaks\nlaunch:\n  speech: Hello\n" in written
-    assert f"# left out: intent_script {other}, the launch answer of another skill" in written
-    assert f"# left out: intent_script {skill}.SessionEndedRequest (our form has no session end;" in written
-    assert list(load_intent_map(str(tmp_path / "intents.yaml")).intents) == ["PingIntent"]
+    assert "left out" not in written and "\nlaunch:" not in written
+    imap = load_intent_map(str(tmp_path / "intents.yaml"))
+    assert imap.form == "native" and list(imap.intents) == ["PingIntent"]
+    assert list(imap.launch_answers) == [skill, other]
+    assert list(imap.session_ends) == [f"{skill}.SessionEndedRequest"]
+
+    def played(path: str, *request: str) -> dict:
+        assert main(["simulate", *request, "--json", "--intent-map", path]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        return {"said": printed["response"]["response"], "sent": printed["notifications"]}
+
+    for request in (["--launch"], ["--session-ended"], ["--session-ended", "--error", "ENDPOINT_TIMEOUT"]):
+        assert played("intents.yaml", *request) == played("configuration.yaml", *request), request
+    assert played("intents.yaml", "--session-ended", "--error", "ENDPOINT_TIMEOUT")["sent"][0]["params"] == {
+        "message": "ended: ERROR ENDPOINT_TIMEOUT",
+        "title": "Bye",
+    }
+    monkeypatch.setenv("ALEXA_SKILL_ID", other)
+    assert played("intents.yaml", "--launch") == played("configuration.yaml", "--launch")
+    assert played("intents.yaml", "--launch")["said"]["outputSpeech"]["ssml"] == "<speak>Other</speak>"

@@ -14,7 +14,7 @@ import yaml
 from ..errors import ConfigError, Problem
 from ..intent_map import IntentMap, parse_intent_map
 from ..intent_map.keys import TOP_KEYS
-from ..intent_map.names import is_application_id
+from ..intent_map.names import is_application_id, is_session_end_name
 
 #: Home Assistant keys with no meaning here (Alexa always waits for the answer; one script per intent).
 _DROPPED = ("async_action", "mode", "platforms")
@@ -52,26 +52,29 @@ def convert_home_assistant(text: str, source: str, target: str) -> str:
     settings = {k: v for k, v in data.items() if k in TOP_KEYS and k != "intents"}
     if settings:
         out += [_dump(settings).rstrip(), ""]
-    launch: list[str] = []
-    intent_lines = ["intents:"]
+    out.append("intents:")
     for origin, intents in blocks:
         for name, body in intents.items():
-            if is_application_id(str(name).removesuffix(".SessionEndedRequest")):
-                launch += _launch(str(name), body or {}, first=not launch)
-            else:
-                intent_lines += _intent(str(name), body or {}, origin, imap)
-    out += [*launch, *([""] if launch else []), *intent_lines]
+            out += _intent(str(name), body or {}, origin, imap)
     converted = "\n".join(out) + "\n"
     _same_meaning(imap, parse_intent_map(converted, target), target)
     return converted
 
 
 def _intent(name: str, body: dict[str, Any], origin: str, imap: IntentMap) -> list[str]:
+    """One entry under our ``intents:``: an intent, or a skill's launch answer or session end (same name)."""
     spec = imap.intents.get(name)
     slots = sorted(spec.slots) if spec else []
     lines = [f"  {name}:", f"    # from {origin} {name}"]
-    example = " ".join(f"{{{s}}}" for s in slots) or "hello"
-    lines.append(f'    # samples: {{en-US: ["{name.removesuffix("Intent").lower()} {example}"]}}   # what people say')
+    if is_session_end_name(name):
+        lines.append("    # runs when a session of that skill ends; its templates see reason and error")
+    elif is_application_id(name):
+        lines.append("    # the launch answer: runs when a person opens that skill")
+    else:
+        example = " ".join(f"{{{s}}}" for s in slots) or "hello"
+        lines.append(
+            f'    # samples: {{en-US: ["{name.removesuffix("Intent").lower()} {example}"]}}   # what people say'
+        )
     if slots:
         lines.append(
             f"    # slots: {{{', '.join(f'{s}: AMAZON.SearchQuery' for s in slots)}}}   # pick each slot's type"
@@ -94,21 +97,6 @@ def _intent(name: str, body: dict[str, Any], origin: str, imap: IntentMap) -> li
         converted["card"] = body["card"]
     lines += ["    " + line for line in _dump(converted).splitlines()]
     return lines
-
-
-def _launch(name: str, body: dict[str, Any], *, first: bool) -> list[str]:
-    """A skill's launch answer (an ``intent_script`` entry named by its applicationId) as our ``launch:``."""
-    if name.endswith(".SessionEndedRequest"):
-        return [
-            f"# left out: intent_script {name} (our form has no session end; serve the Home Assistant file to run it)"
-        ]
-    if not first:
-        return [f"# left out: intent_script {name}, the launch answer of another skill (`launch:` is one)"]
-    lines = [f"# from intent_script {name}: what a person hears who opens the skill"]
-    if body.get("action"):
-        lines.append("# its action is left out: `launch:` only speaks")
-    converted = {key: _speech(body[key]) for key in ("speech", "reprompt") if key in body}
-    return lines + (_dump({"launch": converted}).splitlines() if converted else ["# (it says nothing)"])
 
 
 def _notification(action: dict[str, Any]) -> dict[str, Any]:
@@ -135,8 +123,14 @@ def _dump(value: Any) -> str:
 
 
 def _same_meaning(before: IntentMap, after: IntentMap, target: str) -> None:
-    """The converted map has every intent with as many notifications; else nothing is written."""
-    for name, spec in before.intents.items():
-        other = after.intents.get(name)
-        if other is None or len(other.notifications) != len(spec.notifications):
-            raise ConfigError([Problem(target, 1, 1, f"could not convert intent {name}; please report this")])
+    """The converted map has every intent, launch answer and session end, with as many notifications; else
+    nothing is written."""
+    kinds = [
+        (before.intents, after.intents), (before.launch_answers, after.launch_answers),
+        (before.session_ends, after.session_ends),
+    ]  # fmt: skip
+    for entries, converted in kinds:
+        for name, spec in entries.items():
+            other = converted.get(name)
+            if other is None or len(other.notifications) != len(spec.notifications):
+                raise ConfigError([Problem(target, 1, 1, f"could not convert intent {name}; please report this")])

@@ -12,7 +12,7 @@ from .. import const
 from ..config import Settings
 from ..errors import ConfigError, Problem
 from ..intent_map import IntentMap, parse_intent_map
-from ..phrases import counted
+from ..intent_map.report import count_specs
 
 _SCHEMA_COMMENT = re.compile(r"^# yaml-language-server: \$schema=.*\n", re.M)
 
@@ -56,7 +56,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     imap = parse_intent_map(text, target)
     folder = os.path.dirname(target) or "."
     _write(target, text)
-    print(f"wrote {target} ({what}: {counted(len(imap.intents), 'intent')})")
+    print(f"wrote {target} ({what}: {count_specs(imap)})")
     env_path = os.path.join(folder, ".env")
     if os.path.exists(env_path):
         print(f"kept {env_path} (it exists; init never overwrites it)")

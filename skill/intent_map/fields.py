@@ -96,7 +96,7 @@ def intent_body(
 ) -> tuple[IntentSpec, YMap] | None:
     """The checks every form shares: a valid name, a mapping body with known keys."""
     kpos = c.kpos(parent, name)
-    if not is_intent_name(name) and not (form != "native" and (is_application_id(name) or is_session_end_name(name))):
+    if not is_intent_name(name) and not is_application_id(name) and not is_session_end_name(name):
         c.error(kpos, f"intent name {name!r} {NAME_RULE}")
         return None
     body_map = c.expect_map(body, c.vpos(parent, name), f"intent {name}")

@@ -38,6 +38,9 @@ INTENT_KEYS: Final = frozenset(
         "cancel_alerts", "alert_status", "end_session", "description",
     }
 )  # fmt: skip
+#: An entry of our ``intents:`` named by a skill (``<applicationId>``: its launch answer;
+#: ``<applicationId>.SessionEndedRequest``: its session end), as ``init --from`` writes Home Assistant's.
+SKILL_ENTRY_KEYS: Final = frozenset({"notify", "speech", "reprompt", "card", "end_session", "description"})
 SLOT_KEYS: Final = frozenset({"type", "default", "required", "prompt"})
 CANCEL_KEYS: Final = frozenset({"tag", "intent", "notifier"})
 #: Speech or reprompt as a mapping, and a card (every form).

@@ -22,11 +22,12 @@ from .keys import (
     INTENT_KEYS,
     LAUNCH_KEYS,
     NOTIFIER_KEYS,
+    SKILL_ENTRY_KEYS,
     SLOT_KEYS,
     SLOT_TYPE_KEYS,
     SLOT_VALUE_KEYS,
 )
-from .names import NAME_RULE, is_intent_name, is_slot_name
+from .names import NAME_RULE, is_application_id, is_intent_name, is_session_end_name, is_slot_name
 from .notification import notifier_name, read_notification
 from .spec import (
     ENV_NAME_RE,
@@ -187,8 +188,9 @@ def slot_type(c: Checker, name: str, body: Any, kpos: Pos | None, vpos: Pos | No
 
 
 def native_intent(c: Checker, name: Any, body: Any, parent: YMap) -> IntentSpec | None:
-    """One intent of our own form."""
-    found = intent_body(c, name, body, parent, INTENT_KEYS, "native")
+    """One intent of our own form, or a skill's launch answer or session end (named by its applicationId)."""
+    by_skill = is_application_id(name) or is_session_end_name(name)
+    found = intent_body(c, name, body, parent, SKILL_ENTRY_KEYS if by_skill else INTENT_KEYS, "native")
     if found is None:
         return None
     spec, body_map = found

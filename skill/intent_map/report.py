@@ -26,17 +26,26 @@ def count_entries(imap: IntentMap) -> str:
 
     Launch answers and session ends send notifications too; where the map has any, the total is split by kind.
     """
-    kinds: list[tuple[str, str, list[IntentSpec]]] = [("intent", "intents", list(imap.intents.values()))]
+    kinds: list[tuple[str, list[IntentSpec]]] = [("intents", list(imap.intents.values()))]
     if imap.launch_answers:
-        kinds.append(("launch answer", "launch answers", list(imap.launch_answers.values())))
+        kinds.append(("launch answers", list(imap.launch_answers.values())))
     if imap.session_ends:
-        kinds.append(("session end", "session ends", list(imap.session_ends.values())))
-    sent = [sum(len(spec.notifications) for spec in specs) for _, _, specs in kinds]
-    parts = [counted(len(specs), one, many) for one, many, specs in kinds]
+        kinds.append(("session ends", list(imap.session_ends.values())))
+    sent = [sum(len(spec.notifications) for spec in specs) for _, specs in kinds]
     notifications = counted(sum(sent), "notification")
     if len(kinds) > 1:
-        notifications += f" ({', '.join(f'{n} from {many}' for n, (_, many, _) in zip(sent, kinds, strict=True))})"
-    return ", ".join([*parts, notifications])
+        notifications += f" ({', '.join(f'{n} from {many}' for n, (many, _) in zip(sent, kinds, strict=True))})"
+    return f"{count_specs(imap)}, {notifications}"
+
+
+def count_specs(imap: IntentMap) -> str:
+    """How many intents, and launch answers and session ends where the map has any ("1 intent, 1 session end")."""
+    parts = [counted(len(imap.intents), "intent")]
+    if imap.launch_answers:
+        parts.append(counted(len(imap.launch_answers), "launch answer"))
+    if imap.session_ends:
+        parts.append(counted(len(imap.session_ends), "session end"))
+    return ", ".join(parts)
 
 
 def launch_skill_id(imap: IntentMap, skill_id: str | None) -> str | None:

@@ -22,9 +22,10 @@ import os
 from typing import Any, Final
 
 from ..intent_map import keys
+from ..intent_map.names import APPLICATION_ID_RE
 from .definitions import build_definitions, global_keys
 from .help import TOP_HELP
-from .parts import ENTRY_NAME, INTENT_NAME, described, ref
+from .parts import ENTRY_NAME, SESSION_ENDED, described, ref, regex
 
 #: The committed schema file (shipped inside the package, so an installed copy has it too).
 SCHEMA_PATH: Final = os.path.join(os.path.dirname(__file__), "intent_map.schema.json")
@@ -39,7 +40,12 @@ def build_schema() -> dict[str, Any]:
             {
                 "type": "object",
                 "minProperties": 1,
-                "propertyNames": INTENT_NAME,
+                "propertyNames": ENTRY_NAME,
+                # A skill's launch answer and session end, as `init --from` writes Home Assistant's.
+                "patternProperties": {
+                    regex(APPLICATION_ID_RE): ref("nativeSkillEntry"),
+                    SESSION_ENDED: ref("nativeSkillEntry"),
+                },
                 "additionalProperties": ref("nativeIntent"),
             },
             TOP_HELP["intents"],

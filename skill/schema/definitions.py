@@ -133,6 +133,7 @@ def build_definitions() -> dict[str, Any]:
         "slot": {"anyOf": [{"type": "null"}, {"type": "string", "description": "the slot type"}, slot_body]},
         "samples": one_or_list({"type": "string", "pattern": r"\S"}),
         "nativeIntent": closed(key_schemas(keys.INTENT_KEYS, intent_keys, INTENT_HELP)),
+        "nativeSkillEntry": closed(key_schemas(keys.SKILL_ENTRY_KEYS, intent_keys, INTENT_HELP)),
         "intentScriptIntent": closed(key_schemas(keys.HA_INTENT_KEYS, intent_keys, INTENT_HELP)),
         "alexaIntent": closed(key_schemas(alexa_keys, intent_keys, INTENT_HELP)),
         "slotType": {
