@@ -6,9 +6,9 @@ No ASK SDK and no Flask here: the same core serves the web endpoint, Lambda and 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import builtin_answers, routing
@@ -68,10 +68,9 @@ class Service:
             # a map whose intents all use named notifiers needs no PUSHOVER_TOKEN.
             dry_run = settings.dry_run and (settings.dry_run_requested or not self.keys.can_send())
         self.dry_run = dry_run
-        if client is not None:
-            self.client = client
-        if loader is not None:
-            self.loader = loader
+        #: made on first use (``client``, ``loader``, ``sender``), once even when requests race to it
+        self._client, self._loader, self._sender = client, loader, None
+        self._making = threading.Lock()
         self.outbox = outbox
         #: who is speaking and where; the unknown ids seen (for /healthz)
         self.people = People(intent_map.people, intent_map.rooms)
@@ -87,29 +86,28 @@ class Service:
 
     # -- made on first use: a request that sends nothing (a LaunchRequest) does not load their modules
 
-    @functools.cached_property
+    @property
     def client(self) -> PushoverClient:
-        from .pushover import PushoverClient
+        """The Pushover client (``skill.pushover``)."""
+        return self._client if self._client is not None else self._make("_client")
 
-        s = self.settings
-        return PushoverClient(
-            s.pushover_api_url, connect_timeout_s=s.connect_timeout_s, read_timeout_s=s.read_timeout_s
-        )
-
-    @functools.cached_property
+    @property
     def loader(self) -> AttachmentLoader:
-        from .attachments import AttachmentLoader
+        """The attachment loader (``skill.attachments``)."""
+        return self._loader if self._loader is not None else self._make("_loader")
 
-        return AttachmentLoader(
-            [*self.settings.attachment_dirs, *self.intent_map.attachment_dirs], self.intent_map.attachment_hosts
-        )
-
-    @functools.cached_property
+    @property
     def sender(self) -> Sender:
-        """Device checks, attachments and sends, run at once under each request's deadline."""
-        from .delivery import Sender
+        """Device checks, attachments and sends, run at once under each request's deadline (``skill.delivery``)."""
+        return self._sender if self._sender is not None else self._make("_sender")
 
-        return Sender(self)
+    def _make(self, part: str) -> Any:
+        with self._making:
+            made = getattr(self, part)
+            if made is None:
+                made = _PARTS[part](self)
+                setattr(self, part, made)
+            return made
 
     # -- credentials (skill/notifier_keys.py)
 
@@ -341,9 +339,32 @@ class Service:
 
     def close(self) -> None:
         """Release the HTTP sessions (of the client and loader made or given)."""
-        for part in ("client", "loader"):
-            if part in vars(self):
-                vars(self)[part].close()
+        for part in (self._client, self._loader):
+            if part is not None:
+                part.close()
+
+
+def _new_client(service: Service) -> PushoverClient:
+    from .pushover import PushoverClient
+
+    s = service.settings
+    return PushoverClient(s.pushover_api_url, connect_timeout_s=s.connect_timeout_s, read_timeout_s=s.read_timeout_s)
+
+
+def _new_loader(service: Service) -> AttachmentLoader:
+    from .attachments import AttachmentLoader
+
+    dirs = [*service.settings.attachment_dirs, *service.intent_map.attachment_dirs]
+    return AttachmentLoader(dirs, service.intent_map.attachment_hosts)
+
+
+def _new_sender(service: Service) -> Sender:
+    from .delivery import Sender
+
+    return Sender(service)
+
+
+_PARTS: dict[str, Callable[[Service], Any]] = {"_client": _new_client, "_loader": _new_loader, "_sender": _new_sender}
 
 
 #: Statuses after which the intent's own speech is said.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -454,3 +455,25 @@ def test_ssml_markup_of_the_map_stays_valid_when_cut():
     cut = cut_ssml(body, 500)
     assert len(cut) <= 500 and cut.endswith("…</prosody>")
     ET.fromstring(f"<speak>{cut}</speak>")
+
+
+def test_the_parts_made_on_first_use_are_made_once_when_requests_race_to_them(fake_pushover):
+    """Client, loader and sender come with the first request that needs them: one of each, however many race."""
+    service = make_service(HA_EMERGENCY, fake_pushover)
+    barrier = threading.Barrier(8)
+    seen: list[tuple[object, object, object]] = []
+
+    def first_request() -> None:
+        barrier.wait(5.0)
+        seen.append((service.sender, service.client, service.loader))
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10.0)
+    try:
+        assert len(seen) == 8 and len(set(seen)) == 1
+        assert service.sender.service is service and service.client is seen[0][1]
+    finally:
+        service.close()
