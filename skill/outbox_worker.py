@@ -26,6 +26,7 @@ from .outbox_db import (
     decode,
     encode,
 )
+from .phrases import counted
 from .pushover import Message, PushoverClient, SendResult
 
 # The outbox's log lines keep its name, whichever half writes them.
@@ -135,8 +136,9 @@ class RetryWorker:
         if now - item.created_at > self.max_age_s:
             self._delete(item.id)
             logger.error(
-                "notification lost: intent %s, %r: not delivered within %.0f s (%d attempts; last error: %s)",
-                item.intent or "-", _preview(item.message), self.max_age_s, item.attempts, item.last_error or "-",
+                "notification lost: intent %s, %r: not delivered within %.0f s (%s; last error: %s)",
+                item.intent or "-", _preview(item.message), self.max_age_s, counted(item.attempts, "attempt"),
+                item.last_error or "-",
             )  # fmt: skip
             return False
         planned = self._claim(item, now) if item.next_at <= now else None

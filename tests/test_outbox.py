@@ -201,6 +201,24 @@ def test_the_last_attempt_falls_on_the_maximum_age_then_the_item_is_lost(
     assert "503" in line  # the last error says why
 
 
+def test_a_lost_item_counts_its_attempts_in_the_singular_and_the_plural(
+    outbox: Outbox, fake_pushover: FakePushover, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_pushover.down()
+    outbox.put("notify", Message("retried"), intent="RetriedIntent")  # the caller's own send was attempt 1
+    clock.now = outbox.next_due() or T0
+    assert outbox.run_once() == 0  # attempt 2, refused for now (503)
+    outbox.put("notify", Message("only"), intent="OnlyIntent")
+    clock.now += const.DEFAULT_OUTBOX_MAX_AGE_S + 1
+    with caplog.at_level(logging.ERROR):
+        for _ in range(5):  # bounded: each run drops what is too old
+            outbox.run_once()
+    assert outbox.depth() == 0
+    lost = {r.getMessage().split(",")[0]: r.getMessage() for r in caplog.records if "lost" in r.getMessage()}
+    assert "(1 attempt; last error: -)" in lost["notification lost: intent OnlyIntent"]
+    assert "(2 attempts; last error: Pushover failed" in lost["notification lost: intent RetriedIntent"]
+
+
 def test_the_final_attempt_is_exactly_at_the_deadline(
     make_outbox: Callable[..., Outbox], fake_pushover: FakePushover, clock: Clock
 ) -> None:

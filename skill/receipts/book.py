@@ -20,6 +20,7 @@ from typing import Any, Final
 from .. import const
 from ..config import Credentials
 from ..errors import PushoverError, ReceiptError
+from ..phrases import counted
 from ..pushover import Message, PushoverClient
 from .callback import Acknowledgement, callback_url
 from .model import KEEP_S, RECENT_S, AlertState, Receipt, ReceiptStore
@@ -91,7 +92,7 @@ class ReceiptBook:
             logger.error("intent %s: the alert is out, but its receipt %s was not kept: %s", intent, receipt, err)
             return
         if pruned:
-            logger.info("pruned %d receipt(s) older than %.0f days", pruned, KEEP_S / 86400)
+            logger.info("pruned %s older than %.0f days", counted(pruned, "receipt"), KEEP_S / 86400)
 
     def cancel_tagged(self, tag: str) -> int:
         """Mark the open alerts carrying ``tag`` as cancelled; how many were marked."""
