@@ -96,6 +96,30 @@ def test_other_overlong_fields_are_errors_in_plain_words(field, limit, words):
         render_notification(spec, context(Text="y" * (limit + 1)), None)
 
 
+def test_literal_fields_render_as_written_and_per_locale_fields_per_request():
+    """One literal text is worked out once (TemplateField.constant); a text per locale is still picked each time."""
+    spec = notification(
+        """
+        intents:
+          A:
+            notify:
+              message: {en-US: " Hello ", de-DE: " Hallo "}
+              title: "  Home  "
+              sound: "{{ Sound }}"
+              target: " pixel, phone "
+        """
+    )
+    assert spec.fields["title"].constant == "  Home  " and all(t.constant is not None for t in spec.targets)
+    assert spec.fields["message"].constant is None and spec.fields["sound"].constant is None
+    for _ in range(2):  # the second time from what the first worked out
+        english = render_notification(spec, context(Sound="bike"), "en-US").message
+        german = render_notification(spec, context(Sound=""), "de-DE").message
+        assert (english.message, english.title, english.sound, english.devices) == ("Hello", "Home", "bike",
+                                                                                    ("pixel", "phone"))  # fmt: skip
+        assert (german.message, german.title, german.sound, german.devices) == ("Hallo", "Home", None,
+                                                                               ("pixel", "phone"))  # fmt: skip
+
+
 def test_numbers_from_templates_and_timestamp_now():
     spec = notification(
         """
