@@ -353,20 +353,19 @@ def test_dry_run_only_when_asked(env, fake_pushover):
     assert fake_pushover.requests == []
 
 
-def test_a_bad_dry_run_value_is_logged_and_heard_as_an_error(env, caplog):
-    env.setenv("DRY_RUN", "maybe")
+@pytest.mark.parametrize(
+    ("name", "value", "logged"),
+    [
+        ("DRY_RUN", "maybe", "DRY_RUN must be 0 or 1"),
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE must name a time zone"),  # checked without a receipts table too
+    ],
+)
+def test_a_bad_setting_is_logged_and_heard_as_an_error(env, caplog, name, value, logged):
+    env.setenv(name, value)
     with caplog.at_level(logging.ERROR):
         response = lambda_function.handler(locate(), None)
     assert said(response) == phrase("en-US", "error")
-    assert "DRY_RUN must be 0 or 1" in caplog.text
-
-
-def test_a_wrong_timezone_is_refused_without_a_receipts_table_too(env, caplog):
-    env.setenv("TIMEZONE", "Mars/Olympus")
-    with caplog.at_level(logging.ERROR):
-        response = lambda_function.handler(locate(), None)
-    assert said(response) == phrase("en-US", "error")
-    assert "TIMEZONE must name a time zone" in caplog.text
+    assert logged in caplog.text
 
 
 def test_a_transient_pushover_failure_is_heard_as_not_sent(credentials, fake_pushover):
