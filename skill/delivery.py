@@ -324,10 +324,10 @@ class Sender:
             try:
                 if attempt.error is None:
                     request_id = attempt.result.request_id if attempt.result else None
+                    logger.info("intent %s: delivered after the answer; pushover=%s", intent, request_id or "-")
+                    self._keep_receipt(intent, notifier, attempt)  # before the row goes: its receipt is there then
                     if outbox is not None and outbox_id is not None and not outbox.settle(outbox_id):
                         logger.warning("intent %s: delivered after the answer, but the outbox retried it too", intent)
-                    logger.info("intent %s: delivered after the answer; pushover=%s", intent, request_id or "-")
-                    self._keep_receipt(intent, notifier, attempt)
                 elif isinstance(attempt.error, PermanentError):
                     if outbox is not None and outbox_id is not None:
                         outbox.settle(outbox_id)
