@@ -39,7 +39,7 @@ from .errors import (
     TransientError,
     UnknownDeviceError,
 )
-from .outcome import Delivery, Outcome, Status, failure_outcome, unknown_device_outcome
+from .outcome import Delivery, Outcome, Status, failure_outcome, refusal_reason, unknown_device_outcome
 from .phrases import join_words, phrase
 from .pushover import Message, SendResult
 from .render import RenderedNotification, escape_ssml
@@ -260,9 +260,9 @@ class Sender:
             if attempt.attachment_error:
                 delivery.status = Status.ATTACHMENT_DROPPED
         elif isinstance(attempt.error, QuotaExceededError):
-            delivery.status, delivery.error = Status.QUOTA, _reason(attempt.error)
+            delivery.status, delivery.error = Status.QUOTA, refusal_reason(attempt.error)
         elif isinstance(attempt.error, PermanentError):
-            delivery.status, delivery.error = Status.REFUSED, _reason(attempt.error)
+            delivery.status, delivery.error = Status.REFUSED, refusal_reason(attempt.error)
             delivery.request_id = attempt.error.request_id
         else:
             assert isinstance(attempt.error, TransientError)
@@ -352,10 +352,6 @@ class Sender:
         logger.debug("intent %s: alert %s carries tags %s", intent, receipt, attempt.message.tags)
         if self.service.receipts is not None:
             self.service.receipts.record(intent, notifier, attempt.message, receipt)
-
-
-def _reason(err: PushoverError) -> str:
-    return "; ".join(err.errors)[:200] if err.errors else ""
 
 
 def _describe(message: Message) -> str:

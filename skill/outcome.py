@@ -143,9 +143,14 @@ def failure_outcome(
         return Outcome(intent, Status.QUOTA, phrase(locale, "quota"), deliveries=deliveries)
     if isinstance(err, TransientError):
         return Outcome(intent, Status.UNAVAILABLE, phrase(locale, "unavailable"), deliveries=deliveries)
-    reason = "; ".join(err.errors)[:200] if err.errors else ""
+    reason = refusal_reason(err)
     speech = phrase(locale, "refused", reason=escape_ssml(reason)) if reason else phrase(locale, "refused_generic")
     return Outcome(intent, Status.REFUSED, speech, deliveries=deliveries)
+
+
+def refusal_reason(err: PushoverError) -> str:
+    """Pushover's own words for a refusal (its ``errors``), at most 200 characters; "" without any."""
+    return "; ".join(err.errors)[:200] if err.errors else ""
 
 
 def unknown_device_outcome(intent: str, err: UnknownDeviceError, locale: str | None) -> Outcome:

@@ -186,8 +186,7 @@ def render_notification(
     """Render one notification of the map; RenderError says in plain words what is wrong."""
     text: dict[str, str] = {}
     for key, field_ in spec.fields.items():
-        rendered = field_.constant
-        text[key] = (field_.pick(locale).render(context) if rendered is None else rendered).strip()
+        text[key] = _field_text(field_, locale, context).strip()
     message = truncate(text.pop("message", ""), const.MAX_MESSAGE_CHARS)
     if not message:
         raise RenderError("the message came out empty")
@@ -199,9 +198,7 @@ def render_notification(
         numbers = _numbers(spec, text, context)
     devices: list[str] = []
     for target in spec.targets:
-        rendered = target.constant
-        if rendered is None:
-            rendered = target.pick(locale).render(context)
+        rendered = _field_text(target, locale, context)
         devices.extend(part.strip() for part in rendered.split(",") if part.strip())
     if not spec.validate_devices:
         for device in devices:
@@ -230,6 +227,12 @@ def render_notification(
         tags=tags,
     )
     return RenderedNotification(spec.notifier, msg, text.get("attachment") or None, spec.validate_devices)
+
+
+def _field_text(field_: TemplateField, locale: str | None, context: Mapping[str, Any]) -> str:
+    """A field's text for this request: its literal text when it has one for every locale, else rendered."""
+    constant = field_.constant
+    return field_.pick(locale).render(context) if constant is None else constant
 
 
 def _numbers(spec: NotificationSpec, text: dict[str, str], context: Mapping[str, Any]) -> dict[str, int | None]:

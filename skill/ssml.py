@@ -15,9 +15,9 @@ def escape_markup(text: str, *, quote: bool = False) -> str:
     return text.replace('"', "&quot;").replace("'", "&#x27;") if quote else text
 
 
-def escape_ssml(text: str) -> str:
-    """Make plain text safe inside ``<speak>``."""
-    return escape_markup(NOT_XML_RE.sub("", text))
+def escape_ssml(text: str, *, quote: bool = False) -> str:
+    """Make plain text safe inside ``<speak>`` (``quote``: inside an attribute's quotes too)."""
+    return escape_markup(NOT_XML_RE.sub("", text), quote=quote)
 
 
 _SSML_TOKEN_RE = re.compile(r"<[^<>]*>|&[#A-Za-z0-9]{1,10};|[^<&]+|[<&]")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from .errors import RenderError
@@ -53,8 +53,7 @@ def _speech_finalizer(*, quote: bool) -> Any:
         """
         if hasattr(value, "__html__"):
             return value
-        text = escape_ssml(str(_finalize(value)))
-        return _SSMLText(text.replace('"', "&quot;").replace("'", "&#x27;") if quote else text)
+        return _SSMLText(escape_ssml(str(_finalize(value)), quote=quote))
 
     return finalize
 
@@ -117,9 +116,7 @@ def _plain_output(kind: str) -> Callable[[str], str]:
     autoescape, quote = _ENV_KINDS[kind]
     if not autoescape:
         return str
-    if quote:
-        return lambda text: escape_ssml(text).replace('"', "&quot;").replace("'", "&#x27;")
-    return escape_ssml
+    return partial(escape_ssml, quote=True) if quote else escape_ssml
 
 
 @dataclass(frozen=True)
